@@ -3,8 +3,9 @@
 Columns use the papers' symbols: ``N`` (parameters), ``D`` (training tokens),
 ``C`` (training FLOPs) and ``loss`` (the target). Other names are mapped with
 ``columns={"params": "N"}``. When a law needs one of N, D, C and the table has
-the other two, it is derived from ``C = 6 N D``. Every error names the column,
-the row and the offending value.
+the other two, it is derived from ``C = 6 N D``. Inputs must be positive unless
+their domain is ``"nonnegative"`` (``domains=law.domains``); the target must be
+positive. Every error names the column, the row and the offending value.
 """
 
 from __future__ import annotations
@@ -49,12 +50,18 @@ def prepare_runs(
     target: str | None = "loss",
     groups: list[str] = (),
     columns: dict[str, str] | None = None,
+    domains: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Validated table with the law's ``inputs``, the ``target`` (if given) and ``groups``.
 
+    ``domains`` maps inputs that may be zero to ``"nonnegative"``; every other column must be positive.
+
     >>> prepare_runs(pd.DataFrame({"N": [1e8, 1e9], "C": [6e17, 6e19], "loss": [3.1, 2.6]}), ["N", "D"])["D"].tolist()
     [1000000000.0, 10000000000.0]
+    >>> prepare_runs({"S2": [0.0, 0.1], "loss": [3.0, 2.9]}, ["S2"], domains={"S2": "nonnegative"})["S2"].tolist()
+    [0.0, 0.1]
     """
+    domains = domains or {}
     table = read_table(data)
     if columns:
         missing = [k for k in columns if k not in table.columns]
@@ -69,7 +76,7 @@ def prepare_runs(
             _derive(table, name, numeric, target)
     out = pd.DataFrame(index=table.index)
     for name in numeric:
-        out[name] = _positive_column(table, name)
+        out[name] = _numeric_column(table, name, domains.get(name, "positive"))
     for group in groups:
         if group not in table.columns:
             raise DataError(f"group column {group!r} is not in the data; the data has columns {list(table.columns)}")
@@ -85,7 +92,7 @@ def _derive(table: pd.DataFrame, name: str, numeric: list[str], target: str | No
     if name in DERIVATIONS and name != target:
         sources, formula, text = DERIVATIONS[name]
         if all(s in table.columns for s in sources):
-            parts = {s: _positive_column(table, s) for s in sources}
+            parts = {s: _numeric_column(table, s) for s in sources}
             table[name] = formula(parts)
             return
         hint = f", or give {' and '.join(sources)} to derive {text}"
@@ -97,7 +104,7 @@ def _derive(table: pd.DataFrame, name: str, numeric: list[str], target: str | No
     )
 
 
-def _positive_column(table: pd.DataFrame, name: str) -> pd.Series:
+def _numeric_column(table: pd.DataFrame, name: str, domain: str = "positive") -> pd.Series:
     raw = table[name]
     values = pd.to_numeric(raw, errors="coerce").astype(float)
     not_number = values.isna() & raw.notna()
@@ -107,7 +114,7 @@ def _positive_column(table: pd.DataFrame, name: str) -> pd.Series:
     checks = [
         (values.isna(), "is missing (NaN); drop or fill such runs before fitting"),
         (~np.isfinite(values) & values.notna(), "is infinite; values must be finite"),
-        (values <= 0, "must be positive"),
+        (values < 0, "must be non-negative") if domain == "nonnegative" else (values <= 0, "must be positive"),
     ]
     for bad, message in checks:
         if bad.any():

@@ -40,12 +40,42 @@ class LawError(ValueError):
     """A law specification that is missing fields or is inconsistent."""
 
 
+DOMAINS = ("positive", "nonnegative")
+
+
 @dataclass(frozen=True)
 class Input:
-    """One input column of a law, e.g. ``N`` in parameters."""
+    """One input column of a law, e.g. ``N`` in parameters.
+
+    ``domain`` is ``"positive"`` (the default) or ``"nonnegative"`` for inputs that can be zero
+    (an annealing area on a constant schedule); ``range`` is a typical ``(low, high)`` that
+    :func:`bayescale.simulate.random_design` draws from (N, D and C have defaults there).
+
+    >>> Input("learning rate x steps", domain="nonnegative", range=[0, 0.5]).range
+    (0.0, 0.5)
+    """
 
     unit: str = ""
     description: str = ""
+    domain: str = "positive"
+    range: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        if self.domain not in DOMAINS:
+            raise LawError(f"input domain {self.domain!r} is not one of {DOMAINS}")
+        if self.range is None:
+            return
+        try:
+            low, high = (float(x) for x in self.range)
+        except (TypeError, ValueError):
+            raise LawError(f"input range must be two numbers [low, high], got {self.range!r}") from None
+        if not 0.0 <= low < high < np.inf or (low == 0.0 and self.domain == "positive"):
+            raise LawError(f"input range {list(self.range)!r} must be finite with low < high and low in the {self.domain} domain")
+        object.__setattr__(self, "range", (low, high))
+
+    def to_dict(self) -> dict[str, Any]:
+        spec = {"unit": self.unit, "description": self.description, "domain": self.domain}
+        return spec | ({"range": list(self.range)} if self.range else {})
 
 
 @dataclass(frozen=True)
@@ -110,6 +140,11 @@ class Law:
     def input_names(self) -> list[str]:
         return list(self.inputs)
 
+    @property
+    def domains(self) -> dict[str, str]:
+        """Each input's domain, ``"positive"`` or ``"nonnegative"`` (what :func:`bayescale.data.prepare_runs` checks)."""
+        return {name: x.domain for name, x in self.inputs.items()}
+
     @cached_property
     def expr(self) -> sp.Expr:
         """The formula as a sympy expression."""
@@ -150,7 +185,7 @@ class Law:
             "citation": self.citation,
             "formula": self.formula,
             "target": self.target,
-            "inputs": {k: {"unit": v.unit, "description": v.description} for k, v in self.inputs.items()},
+            "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
             "parameters": {k: {"meaning": v.meaning, "prior": v.prior.to_dict()} for k, v in self.parameters.items()},
             "references": {k: {"source": v.source, "values": dict(v.values)} for k, v in self.references.items()},
         }
@@ -192,10 +227,20 @@ def _fields_from_dict(spec: dict[str, Any]) -> dict[str, Any]:
         "title": spec.get("title", ""),
         "citation": spec.get("citation", ""),
         "target": spec.get("target", "loss"),
-        "inputs": {k: Input(**v) for k, v in spec["inputs"].items()},
+        "inputs": {k: _input(spec["name"], k, v) for k, v in spec["inputs"].items()},
         "parameters": params,
         "references": {k: Reference(v["source"], {p: float(x) for p, x in v["values"].items()}) for k, v in spec.get("references", {}).items()},
     }
+
+
+def _input(law: str, name: str, spec: dict[str, Any]) -> Input:
+    unknown = set(spec) - {"unit", "description", "domain", "range"}
+    if unknown:
+        raise LawError(f"law {law!r}: input {name!r} has unknown fields {sorted(unknown)}; known: unit, description, domain, range")
+    try:
+        return Input(**spec)
+    except LawError as err:
+        raise LawError(f"law {law!r}: input {name!r}: {err}") from None
 
 
 def law_from_dict(spec: dict[str, Any]) -> Law:

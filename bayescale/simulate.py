@@ -26,13 +26,23 @@ def isoflop_design(budgets: Any, sizes: int = 8, tokens_per_param: tuple[float, 
     return pd.concat(rows, ignore_index=True)
 
 
-def random_design(inputs: list[str], n: int, random_seed: int | None = None) -> pd.DataFrame:
-    """``n`` runs with each input log-uniform over a typical range (``RANGES``)."""
-    rng = np.random.default_rng(random_seed)
-    missing = [x for x in inputs if x not in RANGES]
+def random_design(law: str | Law, n: int, random_seed: int | None = None) -> pd.DataFrame:
+    """``n`` runs over each input's ``range`` (default ``RANGES`` for N, D, C): log-uniform, or
+    uniform where the range starts at zero.
+
+    >>> random_design("chinchilla", 2, random_seed=0).shape
+    (2, 2)
+    """
+    law = resolve_law(law)
+    ranges = {x: spec.range or RANGES.get(x) for x, spec in law.inputs.items()}
+    missing = [x for x, r in ranges.items() if r is None]
     if missing:
-        raise ValueError(f"no default range for inputs {missing}; pass a design DataFrame")
-    return pd.DataFrame({x: np.exp(rng.uniform(*np.log(RANGES[x]), size=n)) for x in inputs})
+        raise ValueError(f"law {law.name!r} gives no range for inputs {missing}; add `range = [low, high]` to them or pass a design DataFrame")
+    rng = np.random.default_rng(random_seed)
+    columns = {}
+    for x, (low, high) in ranges.items():
+        columns[x] = rng.uniform(low, high, size=n) if low == 0 else np.exp(rng.uniform(np.log(low), np.log(high), size=n))
+    return pd.DataFrame(columns)
 
 
 def simulate(
@@ -64,7 +74,7 @@ def simulate(
     if missing:
         raise ValueError(f"params lack {sorted(missing)} of law {law.name!r}")
     rng = np.random.default_rng(random_seed)
-    runs = (design if design is not None else random_design(law.input_names, n, rng)).copy()
+    runs = (design if design is not None else random_design(law, n, rng)).copy()
     mean = law.evaluate({**{x: runs[x].to_numpy(float) for x in law.input_names}, **params})
     runs[law.target] = mean * np.exp(noise * rng.standard_normal(len(runs)))
     return runs

@@ -55,3 +55,15 @@ def test_group_and_mapping_errors(tmp_path):
     with pytest.raises(DataError, match="must end in .csv or .parquet"):
         (tmp_path / "runs.txt").write_text("N\n1\n")
         prepare_runs(tmp_path / "runs.txt", ["N"])
+
+
+def test_nonnegative_inputs_may_be_zero_but_not_negative():
+    runs = pd.DataFrame({"S1": [1.0, 2.0, 3.0], "S2": [0.0, 0.1, 0.2], "loss": [3.0, 2.9, 2.8]})
+    domains = {"S2": "nonnegative"}
+    assert prepare_runs(runs, ["S1", "S2"], domains=domains)["S2"].tolist() == [0.0, 0.1, 0.2]
+    with pytest.raises(DataError, match=r"column 'S2' row 0 has value 0.0: must be positive \(1 such rows\)"):
+        prepare_runs(runs, ["S1", "S2"])
+    with pytest.raises(DataError, match=r"column 'S2' row 2 has value -0.2: must be non-negative"):
+        prepare_runs(runs.assign(S2=[0.0, 0.1, -0.2]), ["S1", "S2"], domains=domains)
+    with pytest.raises(DataError, match=r"column 'loss' row 1 has value 0.0: must be positive"):
+        prepare_runs(runs.assign(loss=[3.0, 0.0, 2.8]), ["S1", "S2"], domains=domains)

@@ -23,7 +23,7 @@ def _values(law):
 def test_law_compiles_and_pytensor_equals_numpy(name):
     law = bs.get_law(name)
     assert law.title and law.citation and law.latex.startswith("L = ")
-    inputs = {x: np.geomspace(1e7, 1e22, 7) for x in law.input_names}
+    inputs = {x: np.linspace(*spec.range, 7) if spec.range else np.geomspace(1e7, 1e22, 7) for x, spec in law.inputs.items()}
     params = _values(law)
     expected = law.evaluate({**inputs, **params})
     symbolic = {x: pt.dvector(x) for x in law.input_names}
@@ -45,6 +45,24 @@ def test_round_trip_through_dict_is_exact():
     law = bs.get_law("kaplan")
     again = law_from_dict(law.to_dict())
     assert again.to_dict() == law.to_dict()
+
+
+def test_input_domain_and_range_round_trip_and_are_checked():
+    law = bs.get_law("tissue-annealing")
+    assert law.domains == {"S1": "positive", "S2": "nonnegative"}
+    assert law.inputs["S2"].range == (0.0, 0.3)
+    assert law_from_dict(law.to_dict()).to_dict() == law.to_dict()
+    spec = law.to_dict()
+    for change, message in [
+        ({"domain": "real"}, r"input 'S2': input domain 'real' is not one of \('positive', 'nonnegative'\)"),
+        ({"domain": "positive"}, r"input 'S2': input range \[0.0, 0.3\] must be finite with low < high and low in the positive domain"),
+        ({"range": [1.0]}, r"input range must be two numbers \[low, high\], got \[1.0\]"),
+        ({"range": [2.0, 1.0]}, "must be finite with low < high"),
+        ({"scale": "log"}, r"input 'S2' has unknown fields \['scale'\]"),
+    ]:
+        bad = {**spec, "inputs": {**spec["inputs"], "S2": {**spec["inputs"]["S2"], **change}}}
+        with pytest.raises(LawError, match=message):
+            law_from_dict(bad)
 
 
 def test_formula_string_law_and_prior_override():
