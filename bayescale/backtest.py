@@ -1,0 +1,152 @@
+"""Backtests: refit a law on the runs below successive thresholds and score its predictions of the larger runs.
+
+Each fold fits the law on the runs with ``by`` (compute by default) at or below a threshold, learns
+its extrapolation error from rolling-origin refits *inside* those runs only, and predicts every larger
+run twice: with the plain posterior and with the learned extrapolation error. Coverage of nominal
+intervals, CRPS, log score and relative error are reported overall, by distance beyond the fitted
+runs (×2, ×5, ×10, ×20 in ``by``) and as a calibration curve (nominal vs observed coverage).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .diagnostics import SamplingWarning
+from .extrapolation import default_by, scales
+from .fit import SETTINGS, Fit, fit_spec, model_spec
+from .scoring import CI_PROBS, score_fit, summarize_scores
+
+METHODS = {"plain": False, "calibrated": True}
+RATIO_BINS = (1.0, 2.0, 5.0, 10.0, 20.0, np.inf)
+NOMINAL = np.round(np.arange(0.1, 1.0, 0.1), 2)
+
+
+@dataclass
+class Backtest:
+    """Scores of every held-out run in every fold, for the plain and the calibrated predictive."""
+
+    law: str
+    by: str
+    thresholds: list[float]
+    runs: pd.DataFrame
+    fits: list[Fit]
+
+    def summary(self) -> pd.DataFrame:
+        """Totals per method over all held-out runs of all folds (see :func:`~bayescale.scoring.summarize_scores`)."""
+        return self.runs.groupby("method", sort=False).apply(summarize_scores, include_groups=False)
+
+    def by_distance(self) -> pd.DataFrame:
+        """Totals per method and distance bin, the bins in multiples of the largest fitted ``by`` (×2, ×5, ×10, ×20)."""
+        labels = [f"≤{hi:g}×" if np.isfinite(hi) else f">{lo:g}×" for lo, hi in zip(RATIO_BINS[:-1], RATIO_BINS[1:])]
+        binned = self.runs.assign(ratio_bin=pd.cut(self.runs["ratio"], RATIO_BINS, labels=labels))
+        return binned.groupby(["method", "ratio_bin"], sort=False, observed=True).apply(summarize_scores, include_groups=False)
+
+    def calibration_curve(self) -> pd.DataFrame:
+        """Observed coverage of central intervals at nominal levels 10%…90%, per method (from each run's PIT)."""
+        distance_from_centre = np.abs(self.runs["pit"] - 0.5)
+        curve = {level: (distance_from_centre <= level / 2).groupby(self.runs["method"], sort=False).mean() for level in NOMINAL}
+        return pd.DataFrame(curve).rename_axis(columns="nominal")
+
+    def plot(self, path: str | None = None):
+        """Calibration plot (nominal vs observed coverage) and 90% coverage by distance, per method."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+        curve, binned = self.calibration_curve(), self.by_distance()
+        for method in curve.index:
+            left.plot(NOMINAL, curve.loc[method], "o-", label=method)
+            right.plot(binned.loc[method].index.astype(str), binned.loc[method]["coverage_90"], "o-", label=method)
+        left.plot([0, 1], [0, 1], "k--", lw=0.8)
+        left.set(xlabel="nominal coverage", ylabel="observed coverage", title=f"{self.law}: calibration over {len(self.thresholds)} folds")
+        right.axhline(0.9, color="k", ls="--", lw=0.8)
+        right.set(xlabel=f"held-out {self.by} / largest fitted {self.by}", ylabel="coverage of 90% intervals", ylim=(0, 1.02),
+                  title="coverage by extrapolation distance")
+        left.legend()
+        fig.tight_layout()
+        if path:
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+        return fig
+
+
+def thresholds_for(scale: pd.Series, folds: int, span: tuple[float, float]) -> list[float]:
+    """``folds`` thresholds placed evenly in log ``scale`` between the fractions ``span`` of its log range.
+
+    >>> thresholds_for(pd.Series([1e18, 1e22]), 3, (0.5, 0.75))
+    [1e+20, 3.1622776601683794e+20, 1e+21]
+    """
+    if folds < 1:
+        raise ValueError(f"folds must be a positive number of thresholds, got {folds}")
+    if not 0 < span[0] <= span[1] < 1:
+        raise ValueError(f"span must be two fractions 0 < low <= high < 1 of the log range, got {span}")
+    low, high = np.log10(scale.min()), np.log10(scale.max())
+    return [float(10 ** (low + f * (high - low))) for f in np.linspace(span[0], span[1], folds)]
+
+
+def backtest(
+    law: Any,
+    runs: Any = None,
+    *,
+    by: str | None = None,
+    folds: int = 3,
+    span: tuple[float, float] = (0.5, 0.75),
+    ci_probs=CI_PROBS,
+    random_seed: int = 0,
+    priors: dict[str, Any] | None = None,
+    pool: dict[str, str] | None = None,
+    likelihood: str = "studentt",
+    centered: bool | list[str] = True,
+    columns: dict[str, str] | None = None,
+    **settings: Any,
+) -> Backtest:
+    """Backtest ``law`` (a name, a :class:`Law` or a :class:`Fit`, whose model and runs are reused) on ``runs``.
+
+    ``folds`` thresholds of ``by`` (default compute, else the law's first input) are placed in log scale between
+    the fractions ``span`` of its range; model options are those of :func:`~bayescale.fit` and ``settings`` its
+    sampler settings.
+
+    >>> from bayescale import simulate
+    >>> from bayescale.simulate import isoflop_design
+    >>> runs = simulate("chinchilla", "besiroglu2024", design=isoflop_design(np.geomspace(1e18, 1e21, 7), sizes=6), random_seed=1)
+    >>> result = backtest("chinchilla", runs, folds=1, draws=250, random_seed=1)
+    >>> np.log10(result.thresholds).round(2).tolist(), sorted(result.summary().index), int(result.summary().loc["plain", "n"])
+    ([19.5], ['calibrated', 'plain'], 18)
+    """
+    if isinstance(law, Fit):
+        spec, runs, settings = law.spec, law.runs if runs is None else runs, {**law.settings, **settings}
+    else:
+        if runs is None:
+            raise ValueError("give the runs to backtest on: backtest(law, runs, ...)")
+        spec = model_spec(law, priors=priors, pool=pool, likelihood=likelihood, centered=centered)
+    settings = {**SETTINGS, "random_seed": random_seed, **settings}
+    inputs = spec.law.input_names
+    table = spec.prepare_runs(runs, columns=columns)
+    by = by or default_by(inputs)
+    scale = scales(table, inputs)
+    if by not in scale:
+        raise ValueError(f"cannot order runs by {by!r}: law {spec.law.name!r} has inputs {inputs} (and C when it has N and D)")
+    cuts = thresholds_for(scale[by], folds, span)
+    parts, fits = [], []
+    for fold, threshold in enumerate(cuts):
+        train = (scale[by] <= threshold).to_numpy()
+        if train.all():
+            raise ValueError(f"fold {fold}: no run has {by} above {threshold:.4g}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplingWarning)  # reported per fold in the runs table
+            fitted = fit_spec(spec, table[train], **settings)
+            fitted.calibrate(random_seed=random_seed)
+        fits.append(fitted)
+        largest = scale[by][train].max()
+        for method, extrapolation in METHODS.items():
+            scores = score_fit(fitted, table[~train], ci_probs, random_seed, extrapolation)
+            parts.append(scores.assign(method=method, fold=fold, threshold=threshold, ratio=scale[by][~train].to_numpy() / largest,
+                                       distance=fitted.distance(scores), divergences=fitted.diagnostics.divergences))
+    return Backtest(spec.law.name, by, cuts, pd.concat(parts, ignore_index=True), fits)

@@ -1,0 +1,79 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale.backtest import thresholds_for
+from bayescale.extrapolation import Calibration, distance, effective_count
+from bayescale.simulate import isoflop_design
+
+DESIGN = isoflop_design(np.geomspace(1e18, 1e22, 9), sizes=8)
+BROKEN = bs.law_from_formula(
+    "E + A/N**alpha + B/D**beta * (1 + D/Db)**(-gamma)",
+    {k: {"dist": "HalfNormal", "sigma": 1.0} for k in ["E", "A", "alpha", "B", "beta", "Db", "gamma"]},
+    name="broken-data-term",
+)
+
+
+@pytest.fixture(scope="module")
+def broken_backtest():
+    """Chinchilla fitted to runs whose data term bends down beyond D = 3e10 tokens: misspecified on purpose."""
+    truth = {**bs.get_law("chinchilla").references["besiroglu2024"].values, "Db": 3e10, "gamma": 0.25}
+    runs = bs.simulate(BROKEN, truth, design=DESIGN, noise=0.01, random_seed=5)
+    return bs.backtest("chinchilla", runs, folds=2, draws=500, random_seed=0)
+
+
+@pytest.mark.slow
+def test_learned_extrapolation_error_restores_coverage_of_a_misspecified_law(broken_backtest):
+    summary = broken_backtest.summary()
+    plain, calibrated = summary.loc["plain"], summary.loc["calibrated"]
+    assert plain["coverage_90"] < 0.75  # the plain posterior is over-confident beyond the fitted runs
+    assert calibrated["coverage_90"] > plain["coverage_90"] + 0.2
+    assert abs(calibrated["coverage_90"] - 0.9) < abs(plain["coverage_90"] - 0.9)
+    assert calibrated["elpd"] > plain["elpd"]  # better log score, not just wider
+    assert calibrated["median_rel_error"] == pytest.approx(plain["median_rel_error"], rel=0.05)
+    assert calibrated["width_90"] < 3 * plain["width_90"]
+
+
+def test_backtest_folds_and_tables(broken_backtest):
+    bt = broken_backtest
+    assert bt.by == "C" and bt.thresholds == pytest.approx([1e20, 1e21])
+    runs = bt.runs
+    assert set(runs["method"]) == {"plain", "calibrated"} and set(runs["fold"]) == {0, 1}
+    assert (runs["ratio"] > 1).all() and (runs["distance"] > 0).all()
+    assert (runs.groupby(["method", "fold"]).size().unstack().loc["plain"] == [32, 16]).all()
+    for fitted, threshold in zip(bt.fits, bt.thresholds):
+        assert fitted.runs.eval("6 * N * D").max() <= threshold * (1 + 1e-9)  # folds never see the held-out runs
+        assert isinstance(fitted.calibration, Calibration)
+    curve = bt.calibration_curve()
+    assert list(curve.columns) == pytest.approx(list(np.arange(0.1, 1.0, 0.1)))
+    assert (np.diff(curve.to_numpy(), axis=1) >= 0).all()  # coverage grows with the nominal level
+    assert set(bt.by_distance().index.get_level_values("ratio_bin")) <= {"≤2×", "≤5×", "≤10×", "≤20×", ">20×"}
+
+
+def test_decomposition_and_calibration_storage(broken_backtest, tmp_path):
+    fitted = broken_backtest.fits[1]
+    new = pd.DataFrame({"N": [1e9, 7e10], "D": [2e10, 1.4e12]})
+    out = fitted.predict(new, random_seed=1)
+    assert out["distance"][0] == 0 and out["distance"][1] > 2
+    widths = {k: (out[f"{k}upper"] - out[f"{k}lower"]).to_numpy() for k in ["mean_", "law_", ""]}
+    assert widths["law_"][0] == widths["mean_"][0]  # inside the fitted range the law's error is not added
+    assert widths["mean_"][1] < widths["law_"][1] < widths[""][1]
+    plain = fitted.predict(new, random_seed=1, extrapolation=False)
+    assert (plain["law_upper"] == plain["mean_upper"]).all()
+    fitted.save(tmp_path / "fold.nc")
+    assert bs.load(tmp_path / "fold.nc").calibration == fitted.calibration
+
+
+def test_small_pieces_and_errors():
+    assert distance(pd.DataFrame({"N": [5.0, 50.0]}), {"N": 10.0}).tolist() == [0.0, pytest.approx(np.log10(5))]
+    assert effective_count(np.array([1e20, 1.05e20, 1e21, 1.2e21])) == 2
+    with pytest.raises(ValueError, match="folds must be a positive number"):
+        thresholds_for(pd.Series([1.0, 10.0]), 0, (0.5, 0.7))
+    with pytest.raises(ValueError, match="span must be two fractions"):
+        thresholds_for(pd.Series([1.0, 10.0]), 2, (0.5, 1.5))
+    runs = bs.simulate("chinchilla", "besiroglu2024", design=DESIGN, noise=0.01, random_seed=1)
+    with pytest.raises(ValueError, match="cannot order runs by 'steps'"):
+        bs.backtest("chinchilla", runs, by="steps")
+    with pytest.raises(ValueError, match="give the runs to backtest on"):
+        bs.backtest("chinchilla")
