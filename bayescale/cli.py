@@ -1,4 +1,4 @@
-"""Command line: ``bayescale demo | laws | fit | predict``."""
+"""Command line: ``bayescale demo | laws | fit | predict | compare | report | backtest | plan``."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def fit_command(
     sampler: Annotated[str, typer.Option(help="nutpie or pymc")] = "nutpie",
     chains: int = 4,
     draws: int = 1000,
-    tune: int = 500,
+    tune: int = 1000,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace --out if it exists")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON report instead of tables")] = False,
@@ -161,3 +161,131 @@ def predict(
         print(prediction.to_json(orient="records"))
         return
     console.print(_table(prediction, f"{result.law.name}: predicted {result.law.target}, {ci:.0%} central intervals", index=False))
+
+
+@app.command("compare")
+def compare_command(
+    fit_files: Annotated[list[Path], typer.Argument(help="two or more fits saved by `bayescale fit`, of the same runs")],
+    cv: Annotated[str, typer.Option(help="loo (PSIS-LOO) or largest (refit on the smaller runs, score the largest)")] = "loo",
+    by: Annotated[str, typer.Option(help="with --cv largest: order runs by N, D or C")] = "C",
+    holdout: Annotated[float, typer.Option(help="with --cv largest: fraction of the largest runs to hold out")] = 0.2,
+    reloo: Annotated[bool, typer.Option(help="score runs with Pareto k > 0.7 by exact refits")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
+):
+    """Rank laws fitted to the same runs by PSIS-LOO or by extrapolation to the largest runs."""
+    from .compare import compare
+
+    try:
+        table = compare(_load_fits(fit_files), cv=cv, reloo=reloo, by=by, holdout=holdout)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    if as_json:
+        print(table.to_json(orient="index", indent=2))
+        return
+    title = "PSIS-LOO, best first" if cv == "loo" else f"extrapolation to the largest {holdout:.0%} of runs by {by}, best first"
+    console.print(_table(table, title))
+
+
+@app.command("report")
+def report_command(
+    fit_files: Annotated[list[Path], typer.Argument(help="two or more fits saved by `bayescale fit`, of the same runs")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="report file, .html (self-contained) or .md")],
+    by: Annotated[str, typer.Option(help="order runs by N, D or C for the extrapolation check")] = "C",
+    holdout: Annotated[float, typer.Option(help="fraction of the largest runs to hold out")] = 0.2,
+    reloo: Annotated[bool, typer.Option(help="score runs with Pareto k > 0.7 by exact refits")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace --out if it exists")] = False,
+):
+    """Write the law-comparison report: rankings, verdict, figures, and each law's equation, priors and posterior."""
+    from .report import report
+
+    try:
+        path = report(_load_fits(fit_files), out, by=by, holdout=holdout, reloo=reloo, overwrite=overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(str(err))
+    console.print(f"report: {path}")
+
+
+def _load_fits(paths: list[Path]) -> dict:
+    """Saved fits keyed by file stem (law names may repeat across files)."""
+    from .storage import load
+
+    stems = [p.stem for p in paths]
+    if len(set(stems)) < len(stems):
+        _fail(f"fit files must have distinct names, got {stems}")
+    return {p.stem: load(p) for p in paths}
+
+
+@app.command("backtest")
+def backtest_command(
+    law: Annotated[str, typer.Option(help="catalogue name of the law")],
+    data: Annotated[Optional[Path], typer.Option(help="runs as .csv or .parquet")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="a public data set by name instead of --data")] = None,
+    pool: Annotated[str, typer.Option(help="pool parameters over a group column: E=dataset")] = "",
+    by: Annotated[Optional[str], typer.Option(help="order runs by N, D or C (default C where derivable)")] = None,
+    folds: Annotated[int, typer.Option(help="number of thresholds")] = 3,
+    draws: int = 1000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    figure: Annotated[Optional[Path], typer.Option(help="calibration figure to write (PNG)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+):
+    """Refit on the runs below successive thresholds and score the larger runs: coverage, CRPS, log score, error."""
+    from . import datasets
+    from .backtest import backtest
+
+    if (data is None) == (dataset is None):
+        _fail("give exactly one of --data FILE or --dataset NAME")
+    try:
+        runs = datasets.load_dataset(dataset) if dataset else data
+        result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, draws=draws, random_seed=seed)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    if figure:
+        result.plot(str(figure))
+    tables = {"summary": result.summary(), "by_distance": result.by_distance(), "calibration": result.calibration_curve()}
+    if as_json:
+        print(json.dumps({k: json.loads(v.reset_index().to_json(orient="records")) for k, v in tables.items()}, indent=2))
+        return
+    console.print(_table(tables["summary"], f"{law}: backtest over {folds} folds by {result.by}, all held-out runs"))
+    console.print(_table(tables["by_distance"].reset_index(), "by distance beyond the fitted runs", index=False))
+    console.print(_table(tables["calibration"], "observed coverage of central intervals at nominal levels"))
+
+
+@app.command("plan")
+def plan_command(
+    fit_file: Annotated[Path, typer.Argument(help="a fit saved by `bayescale fit`, of a law in N and D")],
+    flops: Annotated[Optional[list[float]], typer.Option(help="compute budget in FLOP, training plus inference (repeatable)")] = None,
+    target_loss: Annotated[Optional[list[float]], typer.Option(help="a loss to reach at the least compute (repeatable)")] = None,
+    inference_tokens: Annotated[float, typer.Option(help="tokens to serve, at 2N FLOP each")] = 0.0,
+    ci: Annotated[float, typer.Option(help="central interval probability")] = 0.9,
+    figure: Annotated[Optional[Path], typer.Option(help="frontier figure (default: FIT_frontier.png beside the fit)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON report instead of tables")] = False,
+):
+    """Compute-optimal N, D and loss for a budget (or the cheapest budget for a target loss), with intervals."""
+    import numpy as np
+
+    from .planning import plan, plot_frontier
+    from .storage import load
+
+    if bool(flops) == bool(target_loss):
+        _fail("give exactly one of --flops or --target-loss")
+    figure = figure or fit_file.with_name(f"{fit_file.stem}_frontier.png")
+    try:
+        result = load(fit_file)
+        planned = plan(result, flops, target_loss=target_loss, inference_tokens=inference_tokens, ci_prob=ci)
+        marks = flops or planned.summary.xs("flops", level="quantity")["median"].dropna().to_numpy()
+        if len(marks):
+            span = np.geomspace(min(marks) / 100, max(marks) * 10, 25)
+            plot_frontier(plan(result, span, inference_tokens=inference_tokens, ci_prob=ci), path=str(figure), mark=marks)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    summary = planned.summary.reset_index()
+    reach = {} if planned.p_reach is None else {str(k): v for k, v in planned.p_reach.items()}
+    if as_json:
+        report = {"law": result.law.name, "ci_prob": ci, "inference_tokens": inference_tokens, "summary": summary.to_dict(orient="records"),
+                  "p_reach": reach or None, "figure": str(figure)}
+        print(json.dumps(report, indent=2, default=float))
+        return
+    console.print(_table(summary, f"{result.law.name}: compute plan, {ci:.0%} central intervals", index=False))
+    for key, value in reach.items():
+        console.print(f"P(target reachable within 1e30 FLOP) at {key}: {value:.1%}")
+    console.print(f"figure: {figure}")

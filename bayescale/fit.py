@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
-from scipy import stats
 
-from .data import prepare_runs
 from .diagnostics import Diagnostics, diagnose, warn_if_bad
+from .extrapolation import ORIGINS, Calibration, calibrate, distance, scales
+from .extrapolation import noise_logpdf as residual_logpdf
 from .laws import Law, resolve_law
 from .model import ModelSpec, add_predictions, build_model, data_centre
 from .priors import Prior
@@ -46,14 +46,17 @@ def pointwise_log_likelihood(spec: ModelSpec, posterior: xr.Dataset, runs: pd.Da
     for p in law.param_names:
         draws = posterior[p].values
         values[p] = draws[..., idx] if draws.ndim == 3 else draws[..., None]
-    mu = np.log(law.evaluate(values))
-    sigma = posterior["sigma"].values[..., None]
-    y = np.log(runs[law.target].to_numpy(float))
-    if spec.likelihood == "studentt":
-        logp = stats.t.logpdf(y, df=posterior["nu"].values[..., None], loc=mu, scale=sigma)
-    else:
-        logp = stats.norm.logpdf(y, loc=mu, scale=sigma)
+    logp = noise_logpdf(spec, posterior, np.log(runs[law.target].to_numpy(float)), np.log(law.evaluate(values)))
     return xr.Dataset({"log_loss": (("chain", "draw", "log_loss_dim_0"), logp)}, coords={"chain": posterior.chain, "draw": posterior.draw})
+
+
+def noise_logpdf(spec: ModelSpec, posterior: xr.Dataset, log_y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Log density of observed ``log_y`` (runs) around law means ``mu`` (chain × draw × runs) under the noise model."""
+    nu = posterior["nu"].values[..., None] if spec.likelihood == "studentt" else None
+    return residual_logpdf(spec.likelihood, log_y - mu, posterior["sigma"].values[..., None], nu)
+
+
+SETTINGS = {"sampler": "nutpie", "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
 
 
 class Fit:
@@ -70,6 +73,8 @@ class Fit:
         levels: list[str],
         centre: dict[str, float],
         timings: dict[str, float] | None = None,
+        settings: dict[str, Any] | None = None,
+        calibration: Calibration | None = None,
     ):
         self.spec = spec
         self.idata = idata
@@ -77,6 +82,8 @@ class Fit:
         self.levels = levels
         self.centre = centre
         self.timings = timings or {}
+        self.settings = settings or {}
+        self.calibration = calibration
 
     @property
     def law(self) -> Law:
@@ -103,17 +110,39 @@ class Fit:
         checks = az.summary(**args, kind="diagnostics")[["r_hat", "ess_bulk", "ess_tail"]]
         return pd.concat([moments, central, checks], axis=1)
 
-    def predict(self, new: Any, ci_prob: float = 0.9, random_seed: int | None = None) -> pd.DataFrame:
-        """Loss at new runs: a new run's observed loss (``median``, ``lower``, ``upper``) and the law's mean
-        (``mean_median``, ``mean_lower``, ``mean_upper``), central ``ci_prob`` intervals.
+    def predict(self, new: Any, ci_prob: float = 0.9, random_seed: int | None = None, extrapolation: bool = True) -> pd.DataFrame:
+        """Loss at new runs with three nested central ``ci_prob`` intervals, each adding one source of uncertainty:
 
-        Unseen group levels draw their parameters from the population. The draws are kept in
-        ``self.idata.predictions``.
+        - ``mean_lower``, ``mean_median``, ``mean_upper``: the law's mean, parameter uncertainty only;
+        - ``law_lower``, ``law_median``, ``law_upper``: plus the law's own error beyond the fitted runs, which grows
+          with ``distance`` (decades beyond them; learned by :meth:`calibrate`, run on first need);
+        - ``lower``, ``median``, ``upper``: plus run-to-run noise — where a new run's loss will land.
+
+        ``extrapolation=False`` leaves out the law's error (the plain posterior). Unseen group levels draw their
+        parameters from the population.
         """
         if not 0 < ci_prob < 1:
             raise ValueError(f"ci_prob must be between 0 and 1, got {ci_prob}")
-        group = self.spec.group
-        table = prepare_runs(new, self.law.input_names, target=None, groups=[group] if group else [])
+        table, draws = self.sample_predictive(new, random_seed, extrapolation)
+        quantiles = [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2]
+        table["distance"] = self.distance(table)
+        for prefix, key in [("", "new_run"), ("law_", "law"), ("mean_", "mean")]:
+            table[f"{prefix}lower"], table[f"{prefix}median"], table[f"{prefix}upper"] = np.quantile(draws[key], quantiles, axis=0)
+        return table
+
+    def distance(self, new: pd.DataFrame) -> np.ndarray:
+        """Decades beyond the fitted runs, the largest over the law's inputs (and compute for laws in N and D)."""
+        return distance(scales(new, self.law.input_names), scales(self.runs, self.law.input_names).max().to_dict())
+
+    def calibrate(self, origins=ORIGINS, by: str | None = None, random_seed: int = 0) -> Calibration | None:
+        """Learn the law's error beyond the fitted runs by rolling-origin refits (see :mod:`bayescale.extrapolation`)."""
+        self.calibration = calibrate(self, origins, by, random_seed)
+        return self.calibration
+
+    def sample_predictive(self, new: Any, random_seed: int | None = None, extrapolation: bool = True) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        """The validated ``new`` runs and predictive draws (draws × runs) there: the law's ``mean``, the ``law`` mean
+        with its extrapolation error (equal to ``mean`` when ``extrapolation`` is False) and a ``new_run``'s loss."""
+        table = self.spec.prepare_runs(new, target=False)
         model = build_model(self.spec, self.runs, self.levels, self.centre)
         names = add_predictions(model, self.spec, table, self.levels)
         with model, warnings.catch_warnings(), _quiet("pymc"):
@@ -121,14 +150,25 @@ class Fit:
             warnings.filterwarnings("ignore", "The effect of Potentials", UserWarning)
             preds = pm.sample_posterior_predictive(
                 self.idata.posterior, var_names=names, predictions=True, random_seed=random_seed, progressbar=False
-            )
-        self.idata.predictions = preds.predictions
-        quantiles = [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2]
-        out = table.copy()
-        for prefix, draws in [("", np.exp(preds.predictions["new_run"])), ("mean_", preds.predictions["mean"])]:
-            q = np.quantile(draws.values.reshape(-1, len(table)), quantiles, axis=0)
-            out[f"{prefix}lower"], out[f"{prefix}median"], out[f"{prefix}upper"] = q
-        return out
+            ).predictions
+        mean = preds["mean"].values.reshape(-1, len(table))
+        shift = np.zeros_like(mean)
+        beyond = self.distance(table)
+        if extrapolation and beyond.any():
+            if self.calibration is None:
+                self.calibrate(random_seed=0)
+            if self.calibration is not None:
+                rng = np.random.default_rng(random_seed)
+                shift = self.calibration.sd(beyond, len(mean), rng) * rng.standard_normal(mean.shape)
+        draws = {"mean": mean, "law": mean * np.exp(shift), "new_run": np.exp(preds["new_run"].values.reshape(mean.shape) + shift)}
+        return table, draws
+
+    def refit(self, runs: pd.DataFrame, **settings: Any) -> "Fit":
+        """The same model (law, priors, pooling, likelihood) and sampler settings fitted to other ``runs``.
+
+        ``settings`` override the sampler settings (``draws``, ``random_seed``, ...).
+        """
+        return fit_spec(self.spec, runs, **{**self.settings, **settings})
 
     def save(self, path: str, overwrite: bool = False) -> None:
         """Write the fit to a netCDF file (spec, priors, pooling, data and version embedded)."""
@@ -156,7 +196,7 @@ def fit(
     sampler: str = "nutpie",
     chains: int = 4,
     draws: int = 1000,
-    tune: int = 500,
+    tune: int = 1000,
     target_accept: float = 0.95,
     random_seed: int | None = None,
     progressbar: bool = False,
@@ -169,36 +209,57 @@ def fit(
     centred parametrization (True: all; False or a list for groups with few runs or near-equal values). Diagnostics are checked and
     a :class:`~bayescale.diagnostics.SamplingWarning` is raised for each problem.
     """
-    start = time.perf_counter()
+    spec = model_spec(law, priors=priors, pool=pool, likelihood=likelihood, centered=centered)
+    settings = {"sampler": sampler, "chains": chains, "draws": draws, "tune": tune, "target_accept": target_accept, "random_seed": random_seed}
+    return fit_spec(spec, data, columns=columns, progressbar=progressbar, **settings)
+
+
+def model_spec(
+    law: str | Law,
+    priors: dict[str, Any] | None = None,
+    pool: dict[str, str] | None = None,
+    likelihood: str = "studentt",
+    centered: bool | list[str] = True,
+) -> ModelSpec:
+    """The :class:`ModelSpec` that :func:`fit` builds from its arguments (same meanings)."""
     law = resolve_law(law)
     priors = dict(priors or {})
     law_priors = {k: priors.pop(k) for k in list(priors) if k in law.parameters}
     pool = dict(pool or {})
     if isinstance(centered, bool):
         centered = list(pool) if centered else []
-    spec = ModelSpec(
+    return ModelSpec(
         law=law.with_priors(law_priors) if law_priors else law,
         likelihood=likelihood,
         pool=pool,
         extra_priors={k: Prior.from_dict(v) for k, v in priors.items()},
         centered=tuple(centered),
     )
-    group = spec.group
-    runs = prepare_runs(data, law.input_names, law.target, groups=[group] if group else [], columns=columns)
+
+
+def fit_spec(spec: ModelSpec, data: Any, *, columns: dict[str, str] | None = None, progressbar: bool = False, **settings: Any) -> Fit:
+    """Fit a built :class:`ModelSpec` to ``data`` with the sampler ``settings`` of :func:`fit` (defaults: ``SETTINGS``)."""
+    start = time.perf_counter()
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown sampler settings {sorted(unknown)}; known: {sorted(SETTINGS)}")
+    settings = {**SETTINGS, **settings}
+    law, group = spec.law, spec.group
+    runs = spec.prepare_runs(data, columns=columns)
     n_free = len(law.parameters) + len(spec.noise_names)
     if len(runs) <= n_free:
         raise ValueError(
-            f"law {law.name!r} with a {likelihood} likelihood has {n_free} parameters; fitting it needs more runs than that, got {len(runs)}"
+            f"law {law.name!r} with a {spec.likelihood} likelihood has {n_free} parameters; fitting it needs more runs than that, got {len(runs)}"
         )
     levels = sorted(runs[group].unique()) if group else []
     centre = data_centre(runs, law.input_names)
     model = build_model(spec, runs, levels, centre)
-    key = {"spec": spec.to_dict(), "levels": len(levels), "sampler": sampler}
-    idata, timings = sample(model, key, sampler, chains, draws, tune, target_accept, random_seed, progressbar)
+    key = {"spec": spec.to_dict(), "levels": len(levels), "sampler": settings["sampler"]}
+    idata, timings = sample(model, key, progressbar=progressbar, **settings)
     loglik_start = time.perf_counter()
     idata.add_groups(log_likelihood=pointwise_log_likelihood(spec, idata.posterior, runs, levels))
     timings["loglik_s"] = time.perf_counter() - loglik_start
     timings["total_s"] = time.perf_counter() - start
-    result = Fit(spec, idata, runs, levels, centre, timings)
+    result = Fit(spec, idata, runs, levels, centre, timings, settings)
     warn_if_bad(result.diagnostics, f"fit of {law.name!r}")
     return result

@@ -29,6 +29,7 @@ import sympy as sp
 from pymc.distributions.distribution import support_point
 from pymc.distributions.transforms import _default_transform
 
+from .data import prepare_runs
 from .laws import Law
 from .priors import Prior
 
@@ -91,6 +92,11 @@ class ModelSpec:
     def noise_names(self) -> list[str]:
         return ["sigma", "nu"] if self.likelihood == "studentt" else ["sigma"]
 
+    def prepare_runs(self, data: Any, target: bool = True, columns: dict[str, str] | None = None) -> pd.DataFrame:
+        """``data`` validated for this model: the law's inputs (in their domains), the target if ``target``, the group."""
+        law, group = self.law, self.group
+        return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns, domains=law.domains)
+
     def prior(self, name: str) -> Prior:
         """The prior of a noise or group-scale parameter (law parameters have their own)."""
         return self.extra_priors.get(name) or NOISE_PRIORS.get(name) or POOL_SD_PRIOR
@@ -150,8 +156,20 @@ def find_pivots(law: Law) -> dict[str, sp.Expr]:
 
 
 def data_centre(runs: pd.DataFrame, inputs: list[str]) -> dict[str, float]:
-    """Mean of log input over the runs: the centre that pivoted coefficients are sampled at."""
-    return {x: float(np.mean(np.log(runs[x].to_numpy(float)))) for x in inputs}
+    """Mean of log input over the runs: the centre that pivoted coefficients are sampled at.
+
+    An input that can be zero (an annealing area) is centred on its positive values, or at
+    ``log 1 = 0`` when it has none.
+
+    >>> data_centre(pd.DataFrame({"S2": [0.0, np.e, np.e**3]}), ["S2"])
+    {'S2': 2.0}
+    """
+    centre = {}
+    for x in inputs:
+        values = runs[x].to_numpy(float)
+        positive = values[values > 0]
+        centre[x] = float(np.mean(np.log(positive))) if positive.size else 0.0
+    return centre
 
 
 def build_model(

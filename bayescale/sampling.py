@@ -27,7 +27,7 @@ def sample(
     sampler: str = "nutpie",
     chains: int = 4,
     draws: int = 1000,
-    tune: int = 500,
+    tune: int = 1000,
     target_accept: float = 0.95,
     random_seed: int | None = None,
     progressbar: bool = False,
@@ -62,7 +62,9 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
     cache_key = json.dumps(key, sort_keys=True)
     data = {var.name: var.get_value() for var in model.data_vars}
     if cache_key in _COMPILED:
-        compiled = _COMPILED[cache_key].with_data(**data)
+        compiled = _COMPILED[cache_key]
+        # data a law does not use (a centre of an unpivoted input) is pruned from the compiled graph
+        compiled = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
     else:
         compiled = _COMPILED[cache_key] = nutpie.compile_pymc_model(model)
     compiled_at = time.perf_counter()

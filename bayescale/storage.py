@@ -15,6 +15,7 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
+from .extrapolation import Calibration
 from .laws import law_from_dict
 from .model import ModelSpec
 from .priors import Prior
@@ -44,6 +45,8 @@ def save_fit(fit, path: str | Path, overwrite: bool = False) -> Path:
             "bayescale_levels": json.dumps(fit.levels),
             "bayescale_centre": json.dumps(fit.centre),
             "bayescale_timings": json.dumps(fit.timings),
+            "bayescale_settings": json.dumps(fit.settings),
+            "bayescale_calibration": json.dumps(fit.calibration.to_dict() if fit.calibration else None),
         }
     )
     tmp = path.with_name(path.name + ".partial")
@@ -87,6 +90,8 @@ def load(path: str | Path):
         levels = json.loads(attrs["bayescale_levels"])
         centre = json.loads(attrs["bayescale_centre"])
         timings = json.loads(attrs.get("bayescale_timings", "{}"))
+        settings = json.loads(attrs.get("bayescale_settings", "{}"))
+        calibration = json.loads(attrs.get("bayescale_calibration", "null"))
     except (KeyError, ValueError, AttributeError) as err:
         raise FitFileError(f"{path} has a damaged bayescale specification: {err}") from None
-    return Fit(spec, idata, runs, levels, centre, timings)
+    return Fit(spec, idata, runs, levels, centre, timings, settings, Calibration.from_dict(calibration) if calibration else None)

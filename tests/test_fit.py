@@ -5,7 +5,7 @@ import pytest
 import bayescale as bs
 
 NEW = pd.DataFrame({"N": [70e9, 1e9], "D": [1.4e12, 2e10]})
-COLUMNS = ["N", "D", "lower", "median", "upper", "mean_lower", "mean_median", "mean_upper"]
+COLUMNS = ["N", "D", "distance", "lower", "median", "upper", "law_lower", "law_median", "law_upper", "mean_lower", "mean_median", "mean_upper"]
 
 
 def test_small_fit_is_clean_and_in_law_units(small_fit):
@@ -24,12 +24,17 @@ def test_small_fit_is_clean_and_in_law_units(small_fit):
 def test_predict_has_stable_columns_and_nested_intervals(small_fit):
     out = small_fit.predict(NEW, ci_prob=0.9, random_seed=3)
     assert list(out.columns) == COLUMNS
-    assert (out["lower"] < out["mean_lower"]).all() and (out["mean_upper"] < out["upper"]).all()
+    assert (out["lower"] < out["law_lower"]).all() and (out["law_upper"] < out["upper"]).all()
+    assert (out["law_lower"] <= out["mean_lower"]).all() and (out["mean_upper"] <= out["law_upper"]).all()
+    # 70B on 1.4T is 1.7 decades of compute beyond the fitted runs and carries the law's own error; 1B on 20B is inside
+    assert out["distance"][0] == pytest.approx(np.log10(6 * 70e9 * 1.4e12 / small_fit.runs.eval("6 * N * D").max()))
+    assert out["distance"][1] == 0 and out["law_lower"][1] == out["mean_lower"][1]
+    assert (out["law_upper"] - out["law_lower"])[0] > 1.5 * (out["mean_upper"] - out["mean_lower"])[0]
+    assert small_fit.calibration is not None and small_fit.calibration.backtest_runs > 100
     assert (out["mean_lower"] < out["mean_median"]).all() and (out["mean_median"] < out["mean_upper"]).all()
     # extrapolating 50x beyond the data is less certain than interpolating
     width = out["mean_upper"] - out["mean_lower"]
     assert width[0] > 2 * width[1]
-    assert small_fit.idata.predictions["mean"].shape[-1] == 2
     with pytest.raises(ValueError, match="ci_prob must be between 0 and 1"):
         small_fit.predict(NEW, ci_prob=90)
     with pytest.raises(bs.DataError, match=r"missing column 'D' \(needed: N, D\)"):
@@ -38,9 +43,11 @@ def test_predict_has_stable_columns_and_nested_intervals(small_fit):
 
 def test_save_load_gives_identical_predictions(small_fit, tmp_path):
     path = tmp_path / "chinchilla.nc"
+    small_fit.calibration or small_fit.calibrate()  # the learned extrapolation error travels with the fit
     small_fit.save(path)
     loaded = bs.load(path)
     assert loaded.law.to_dict() == small_fit.law.to_dict()
+    assert loaded.calibration == small_fit.calibration and loaded.settings == small_fit.settings
     pd.testing.assert_frame_equal(loaded.predict(NEW, random_seed=5), small_fit.predict(NEW, random_seed=5))
     pd.testing.assert_frame_equal(loaded.summary(), small_fit.summary())
     with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
@@ -72,6 +79,8 @@ TRUTH = {
     "powerlaw-n": {"E": 1.8, "A": 400.0, "alpha": 0.34},
     "powerlaw-d": {"E": 1.8, "A": 2000.0, "alpha": 0.36},
     "powerlaw-compute": {"E": 1.7, "A": 3000.0, "alpha": 0.16},
+    "jin-average-params": {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.36},
+    "tissue-annealing": {"L0": 2.86, "A": 0.52, "alpha": 0.54, "C": 0.49},  # its fit to the multipower 100M curves
 }
 
 
