@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
 hooks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hooks)
-DRAWS = os.environ.get("BAYESCALE_NOTEBOOK_DRAWS", "300")  # per chain; the notebooks' own default is 1000
+DRAWS = os.environ.get("BAYESCALE_NOTEBOOK_DRAWS", "200")  # per chain; the notebooks' own default is 1000
 
 
 @pytest.fixture(scope="module")
