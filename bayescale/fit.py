@@ -160,7 +160,9 @@ class Fit:
             if self.calibration is not None:
                 rng = np.random.default_rng(random_seed)
                 shift = self.calibration.sd(beyond, len(mean), rng) * rng.standard_normal(mean.shape)
-        draws = {"mean": mean, "law": mean * np.exp(shift), "new_run": np.exp(preds["new_run"].values.reshape(mean.shape) + shift)}
+        with np.errstate(over="ignore"):  # a heavy-tailed (small nu) new run can overflow to inf; quantiles are unaffected
+            new_run = np.exp(preds["new_run"].values.reshape(mean.shape) + shift)
+        draws = {"mean": mean, "law": mean * np.exp(shift), "new_run": new_run}
         return table, draws
 
     def refit(self, runs: pd.DataFrame, **settings: Any) -> "Fit":

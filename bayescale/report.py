@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import comparison_plots as cplots  # noqa: E402
-from .compare import Extrapolation, compare, named_fits, pareto_k, run_scales, validate_extrapolation  # noqa: E402
+from .compare import K_THRESHOLD, Extrapolation, compare, named_fits, pareto_k, run_scales, validate_extrapolation  # noqa: E402
 from .fit import Fit  # noqa: E402
 
 FORMATS = (".html", ".md")
@@ -106,7 +106,7 @@ def _law_section(name: str, fit: Fit, pareto: pd.DataFrame, figures: _Figures, c
     law = fit.law
     priors = pd.DataFrame({"prior": {p: str(v.prior) for p, v in law.parameters.items()}, "meaning": {p: v.meaning for p, v in law.parameters.items()}})
     pooled = ", ".join(f"{p} by `{g}`" for p, g in fit.spec.pool.items()) or "none"
-    high = pareto[pareto["pareto_k"] > 0.7]
+    high = pareto[pareto["pareto_k"] > K_THRESHOLD]
     lines = [
         f"### `{name}` — {law.title}",
         law.citation,
@@ -125,7 +125,7 @@ def _law_section(name: str, fit: Fit, pareto: pd.DataFrame, figures: _Figures, c
         "",
     ]
     if len(high):
-        lines += [f"Runs with Pareto k > 0.7 ({len(high)}):", "", _table(high.head(20), index=False), ""]
+        lines += [f"Runs with Pareto k > {K_THRESHOLD} ({len(high)}):", "", _table(high.head(20), index=False), ""]
     return lines
 
 
