@@ -23,7 +23,7 @@ import xarray as xr
 
 from .data import DERIVATIONS, read_table
 from .diagnostics import SamplingWarning
-from .fit import Fit
+from .fit import Fit, central_probs
 from .scoring import CI_PROBS, holdout_loglik, score_fit, summarize_scores
 
 K_THRESHOLD = 0.7
@@ -257,8 +257,7 @@ def average_predictions(
     unless ``extrapolation`` is False (see :meth:`Fit.predict`).
     """
     fits = named_fits(fits)
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be between 0 and 1, got {ci_prob}")
+    quantiles = central_probs(ci_prob)
     weights = dict(weights) if weights is not None else compare(fits)["weight"].to_dict()
     unknown = set(weights) - set(fits)
     if unknown or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
@@ -274,7 +273,6 @@ def average_predictions(
         draws["mean_"].append(predictive["law"])
         per_draw.append(np.full(len(predictive["law"]), weight / len(predictive["law"])))
     per_draw = np.concatenate(per_draw)
-    quantiles = [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2]
     for prefix, parts in draws.items():
         q = np.quantile(np.concatenate(parts), quantiles, axis=0, weights=per_draw[:, None] * np.ones(len(table)), method="inverted_cdf")
         table[f"{prefix}lower"], table[f"{prefix}median"], table[f"{prefix}upper"] = q

@@ -56,6 +56,17 @@ def noise_logpdf(spec: ModelSpec, posterior: xr.Dataset, log_y: np.ndarray, mu: 
     return residual_logpdf(spec.likelihood, log_y - mu, posterior["sigma"].values[..., None], nu)
 
 
+def central_probs(ci_prob: float) -> list[float]:
+    """Lower end, median and upper end of a central ``ci_prob`` interval, as probabilities.
+
+    >>> central_probs(0.9)
+    [0.05, 0.5, 0.95]
+    """
+    if not 0 < ci_prob < 1:
+        raise ValueError(f"ci_prob must be between 0 and 1, got {ci_prob}")
+    return [round((1 - ci_prob) / 2, 12), 0.5, round((1 + ci_prob) / 2, 12)]
+
+
 SETTINGS = {"sampler": "nutpie", "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
 
 
@@ -121,10 +132,8 @@ class Fit:
         ``extrapolation=False`` leaves out the law's error (the plain posterior). Unseen group levels draw their
         parameters from the population.
         """
-        if not 0 < ci_prob < 1:
-            raise ValueError(f"ci_prob must be between 0 and 1, got {ci_prob}")
+        quantiles = central_probs(ci_prob)
         table, draws = self.sample_predictive(new, random_seed, extrapolation)
-        quantiles = [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2]
         table["distance"] = self.distance(table)
         for prefix, key in [("", "new_run"), ("law_", "law"), ("mean_", "mean")]:
             table[f"{prefix}lower"], table[f"{prefix}median"], table[f"{prefix}upper"] = np.quantile(draws[key], quantiles, axis=0)

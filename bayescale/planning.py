@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from .fit import Fit
+from .fit import Fit, central_probs
 from .laws import Law, resolve_law
 
 Posterior = Fit | tuple[Law | str, Mapping[str, Any]]
@@ -283,9 +283,8 @@ def _summarize(draws: pd.DataFrame, keys: list[str], quantities: list[str], ci_p
 
 def _probs(ci_prob: float) -> list[float]:
     """The median and the ends of the central ``ci_prob`` interval, as probabilities."""
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be between 0 and 1, got {ci_prob}")
-    return [0.5, (1 - ci_prob) / 2, (1 + ci_prob) / 2]
+    lower, median, upper = central_probs(ci_prob)
+    return [median, lower, upper]
 
 
 # --------------------------------------------------------------------------- public verbs
