@@ -6,13 +6,21 @@ Reparametrization for NUTS: a positive coefficient ``P`` that multiplies
 powers of inputs in one additive term (``A / N**alpha`` in Chinchilla) is
 sampled as ``P_centre``, the log of that term at the data's centre (the mean of
 ``log N``), because ``log A`` and ``alpha`` are otherwise correlated at -0.98 or
-worse. The shear has unit Jacobian, so the law's own prior on ``P`` is added
-back as a potential: the posterior is the one the priors define, in the law's
-units. Pooled parameters vary on the prior's own unconstrained scale:
+worse. A law that is a positive constant plus such terms (``E + A / N**alpha +
+B / D**beta``) goes further, because the constant trades off against the
+exponents along a curved ridge when the runs span little range: it is sampled
+as what the runs pin down, the log target at the centre (the *level*), each
+term's log share of it relative to the constant, and each term's slope (its
+exponent times its share: the derivative of the log target in the log input).
+Every change of variables here has unit Jacobian, so the law's own priors are
+added back as potentials: the posterior is the one the priors define, in the
+law's units. Pooled parameters vary on the prior's own unconstrained scale:
 ``value_g = f(f⁻¹(pop) + offset_g)`` with ``f`` the PyMC transform (log for
 positive parameters); the offsets are centred by default (scaling-law groups
 usually hold many runs each), non-centred on request. A pooled coefficient's
-offset applies to its term at the data centre.
+offset applies to its term at the data centre. A pooled parameter in level
+coordinates has them describe the groups' geometric mean, with zero-sum group
+deviations around it and the population value an exact normal step away.
 """
 
 from __future__ import annotations
@@ -107,6 +115,11 @@ class ModelSpec:
         return find_pivots(self.law)
 
     @cached_property
+    def level(self) -> Level | None:
+        """The constant, terms and slopes sampled at the data centre, for laws of that shape (else None)."""
+        return find_level(self.law, self.pivots)
+
+    @cached_property
     def _shift_fns(self) -> dict[str, Any]:
         law = self.law
         refs = [_ref_symbol(x) for x in law.input_names]
@@ -153,6 +166,50 @@ def find_pivots(law: Law) -> dict[str, sp.Expr]:
         if law.parameters[name].prior.dist in POSITIVE and not any(params[name] in t.free_symbols for t in others):
             pivots[name] = shift
     return pivots
+
+
+@dataclass(frozen=True)
+class Level:
+    """A law ``K + sum_k P_k * prod(X ** e)``: its constant ``K``, the coefficients ``P_k`` of its terms, and for
+    each term with a single input the exponent parameter whose slope is sampled instead (``{"A": "alpha"}``)."""
+
+    constant: str
+    terms: tuple[str, ...]
+    slopes: dict[str, str]
+
+
+def find_level(law: Law, pivots: dict[str, sp.Expr]) -> Level | None:
+    """The :class:`Level` structure of ``law`` when it is a positive constant plus positive pivoted terms.
+
+    >>> from bayescale.laws import get_law
+    >>> law = get_law("chinchilla")
+    >>> find_level(law, find_pivots(law))
+    Level(constant='E', terms=('A', 'B'), slopes={'A': 'alpha', 'B': 'beta'})
+    """
+    positive = {n for n, p in law.parameters.items() if p.prior.dist in POSITIVE}
+    terms = sp.Add.make_args(law.expr)
+    constants = [t for t in terms if t.is_Symbol and t.name in positive]
+    if len(constants) != 1:
+        return None
+    others = [t for t in terms if t is not constants[0]]
+    coefs = []
+    for term in others:
+        names = [p for p in pivots if sp.Symbol(p, real=True) in term.free_symbols]
+        if len(names) != 1 or term.as_coeff_Mul()[0] <= 0 or constants[0] in term.free_symbols:
+            return None
+        coefs.append(names[0])
+    if not coefs:
+        return None
+    slopes = {}
+    for coef, term in zip(coefs, others):
+        refs = [s for s in pivots[coef].free_symbols if s.name.startswith("__ref_")]
+        if len(refs) != 1:
+            continue
+        _, exponent = sp.expand(pivots[coef] / refs[0]).as_coeff_Mul()
+        alone = all(exponent not in t.free_symbols for t in terms if t is not term)
+        if exponent.is_Symbol and exponent.name in positive and alone:
+            slopes[coef] = exponent.name
+    return Level(constants[0].name, tuple(coefs), slopes)
 
 
 def data_centre(runs: pd.DataFrame, inputs: list[str]) -> dict[str, float]:
@@ -220,30 +277,88 @@ def add_predictions(model: pm.Model, spec: ModelSpec, new: pd.DataFrame, levels:
 def _parameters(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> dict[str, Any]:
     """Create the law's parameters; return their values (scalars, or vectors over the group)."""
     law = spec.law
+    logs, centres = _level_coordinates(spec, refs) if spec.level else ({}, {})
     pop, values = {}, {}
     for name in law.param_names:
         if name in spec.pivots:
             continue
         prior = law.parameters[name].prior
-        if name in spec.pool:
-            pop[name] = prior.create(f"{name}_pop")
-            spread = _pooled(prior, pop[name], _group_offsets(spec, name, group))
-            values[name] = pm.Deterministic(name, spread, dims=group)
+        pop_name = f"{name}_pop" if name in spec.pool else name
+        if name in logs:
+            mean_offset, deviations = _mean_and_deviations(spec, name, group) if name in spec.pool else (0.0, 0.0)
+            log_pop = logs[name] - mean_offset
+            pop[name] = pm.Deterministic(pop_name, pt.exp(log_pop))
+            pm.Potential(f"{name}_prior", _prior_on_log_scale(prior, log_pop))
+            if name in spec.pool:
+                values[name] = pm.Deterministic(name, pt.exp(logs[name] + deviations), dims=group)
         else:
-            pop[name] = values[name] = prior.create(name)
+            pop[name] = prior.create(pop_name)
+            if name in spec.pool:
+                values[name] = pm.Deterministic(name, _pooled(prior, pop[name], _group_offsets(spec, name, group)), dims=group)
+        values.setdefault(name, pop[name])
     for name in spec.pivots:
         prior = law.parameters[name].prior
-        start = pm.Data(f"{name}_centre_start", _centre_start(spec, name, refs))
-        centre = pm.Deterministic(f"{name}_centre", start + pm.Flat(f"{name}_centre_offset"))
+        pooled = name in spec.pool
+        if name in centres:
+            mean_offset, deviations = _mean_and_deviations(spec, name, group) if pooled else (0.0, 0.0)
+            centre = pm.Deterministic(f"{name}_centre", centres[name] - mean_offset)
+            offsets = mean_offset + deviations
+        else:
+            start = pm.Data(f"{name}_centre_start", _centre_start(spec, name, refs))
+            centre = pm.Deterministic(f"{name}_centre", start + pm.Flat(f"{name}_centre_offset"))
+            offsets = _group_offsets(spec, name, group) if pooled else 0.0
         log_pop = centre - _shift(spec, name, pop, refs)
         pm.Potential(f"{name}_prior", _prior_on_log_scale(prior, log_pop))
-        if name in spec.pool:
-            offsets = _group_offsets(spec, name, group)
+        if pooled:
             pm.Deterministic(f"{name}_pop", pt.exp(log_pop))
             values[name] = pm.Deterministic(name, pt.exp(centre + offsets - _shift(spec, name, values, refs)), dims=group)
         else:
             values[name] = pm.Deterministic(name, pt.exp(log_pop))
     return values
+
+
+def _mean_and_deviations(spec: ModelSpec, name: str, group: str) -> tuple[Any, Any]:
+    """A pooled level parameter's group offsets split into their mean and zero-sum deviations.
+
+    The level coordinates then describe the groups' geometric mean, which the runs pin down, and the
+    population value lies ``mean`` below it: offsets ``~ Normal(0, sd)`` are exactly a mean
+    ``~ Normal(0, sd^2 / groups)`` plus independent ``ZeroSumNormal(sd)`` deviations. ``z`` is stored for new levels.
+    """
+    sd = spec.prior(f"{name}_sd").create(f"{name}_sd")
+    size = len(pm.modelcontext(None).coords[group])
+    mean = sd / np.sqrt(size) * pm.Normal(f"{name}_mean_z", 0.0, 1.0)
+    if name in spec.centered:
+        deviations = pm.ZeroSumNormal(f"{name}_deviation", sigma=sd, dims=group)
+    else:
+        deviations = sd * pm.ZeroSumNormal(f"{name}_deviation_z", sigma=1.0, dims=group)
+    pm.Deterministic(f"{name}_z", (mean + deviations) / sd, dims=group)
+    return mean, deviations
+
+
+def _level_coordinates(spec: ModelSpec, refs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sample the level, shares and slopes (see the module docstring); return the logs of the constant and the
+    slope exponents (population values) and each term's log at the centre."""
+    level = spec.level
+    start = pm.Data("level_start", _level_start(spec, refs))
+    free = start + pm.Flat("level_offset", shape=len(level.terms) + len(level.slopes) + 1)
+    pm.Deterministic("level", free[0])
+    shares = free[1 : len(level.terms) + 1]
+    log_total = pt.logsumexp(pt.concatenate([pt.zeros(1), shares]))
+    centres = {coef: free[0] + shares[i] - log_total for i, coef in enumerate(level.terms)}
+    logs = {level.constant: free[0] - log_total}
+    for j, (coef, exponent) in enumerate(level.slopes.items()):
+        logs[exponent] = free[len(level.terms) + 1 + j] - (centres[coef] - free[0])
+    return logs, centres
+
+
+def _level_start(spec: ModelSpec, refs: dict[str, Any]) -> np.ndarray:
+    """Initial level, shares and slopes: the priors' central values carried to the data centre."""
+    level, central = spec.level, _central_values(spec)
+    log_terms = np.array([_centre_start(spec, coef, refs) for coef in level.terms])
+    log_constant = np.log(central[level.constant])
+    log_level = np.logaddexp.reduce(np.append(log_terms, log_constant))
+    slopes = [np.log(central[exponent]) + log_terms[level.terms.index(coef)] - log_level for coef, exponent in level.slopes.items()]
+    return np.concatenate([[log_level], log_terms - log_constant, slopes])
 
 
 def _group_offsets(spec: ModelSpec, name: str, group: str) -> Any:
@@ -301,10 +416,13 @@ def _shift(spec: ModelSpec, name: str, values: dict[str, Any], refs: dict[str, A
     return spec._shift_fns[name](*args)
 
 
+def _central_values(spec: ModelSpec) -> dict[str, float]:
+    return {p: float(support_point(v.prior.dist_rv()).eval()) for p, v in spec.law.parameters.items()}
+
+
 def _centre_start(spec: ModelSpec, name: str, refs: dict[str, Any]) -> float:
     """Initial value of ``P_centre``: the prior's central value carried to the data centre."""
-    law = spec.law
-    central = {p: float(support_point(law.parameters[p].prior.dist_rv()).eval()) for p in law.param_names}
+    central = _central_values(spec)
     shift = _shift(spec, name, {p: pt.constant(v) for p, v in central.items()}, refs)
     return float(np.log(central[name]) + pt.as_tensor(shift).eval())
 

@@ -2,11 +2,12 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor.tensor as pt
 import pytest
 
 import bayescale as bs
 from bayescale.fit import pointwise_log_likelihood
-from bayescale.model import ModelError, ModelSpec, build_model, find_pivots
+from bayescale.model import Level, ModelError, ModelSpec, build_model, find_pivots
 
 
 def test_pivots_are_the_power_law_coefficients():
@@ -19,17 +20,44 @@ def test_pivots_are_the_power_law_coefficients():
 
 def test_pivoted_model_has_the_laws_prior():
     """The shear to the data centre keeps the law's prior on A: log-density in A's units matches LogNormal."""
-    law = bs.get_law("powerlaw-n")
-    runs = pd.DataFrame({"N": [1e7, 1e8, 1e9, 1e10], "loss": [3.0, 2.6, 2.3, 2.1]})
+    law = bs.get_law("tissue-annealing")  # its negative annealing term rules out the level coordinates
+    runs = pd.DataFrame({"S1": [1.0, 3.0, 9.0, 15.0], "S2": [0.0, 0.1, 0.2, 0.3], "loss": [3.0, 2.6, 2.3, 2.1]})
     model = build_model(ModelSpec(law), runs)
     point = model.initial_point()
     point["A_centre_offset"] = np.array(0.7)
     outputs = model.replace_rvs_by_values([model["A"], model["alpha"], model["A_centre"]])
     a, alpha, centre = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")(point)
-    assert np.log(a) == pytest.approx(centre + alpha * np.mean(np.log(runs.N)))
-    potential = model.compile_fn(model.replace_rvs_by_values(model.potentials)[0], inputs=model.value_vars, on_unused_input="ignore")(point)
-    expected = pm.logp(pm.LogNormal.dist(mu=5.0, sigma=3.0), a).eval() + np.log(a)
+    assert np.log(a) == pytest.approx(centre + alpha * np.mean(np.log(runs.S1)))
+    potential = model.compile_fn(model.replace_rvs_by_values([model["A_prior"]])[0], inputs=model.value_vars, on_unused_input="ignore")(point)
+    expected = pm.logp(pm.LogNormal.dist(mu=0.0, sigma=1.5), a).eval() + np.log(a)
     assert potential == pytest.approx(expected)
+
+
+def test_level_coordinates_give_the_laws_posterior_density():
+    """Level, shares and slopes are a unit-Jacobian change of variables: the model's log density there equals
+    that of the plain model (every parameter its own log-transformed prior) at the same law values."""
+    law = bs.get_law("chinchilla")
+    runs = bs.simulate(law, n=20, random_seed=0)
+    spec = ModelSpec(law)
+    assert spec.level == Level("E", ("A", "B"), {"A": "alpha", "B": "beta"})
+    model = build_model(spec, runs)
+    truth = {"E": 1.7, "A": 300.0, "B": 900.0, "alpha": 0.3, "beta": 0.35, "sigma": 0.02, "nu": 6.0}
+    centre = {x: np.mean(np.log(runs[x])) for x in ("N", "D")}
+    terms = np.array([np.log(truth["A"]) - truth["alpha"] * centre["N"], np.log(truth["B"]) - truth["beta"] * centre["D"]])
+    level = np.logaddexp.reduce([np.log(truth["E"]), *terms])
+    slopes = np.log([truth["alpha"], truth["beta"]]) + terms - level
+    coordinates = np.concatenate([[level], terms - np.log(truth["E"]), slopes])
+    point = {"level_offset": coordinates - model["level_start"].get_value(), "sigma_log__": np.log(0.02), "nu_log__": np.log(6.0)}
+    names = list(truth)
+    values = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]), inputs=model.value_vars, on_unused_input="ignore")(point)
+    np.testing.assert_allclose(values, list(truth.values()), rtol=1e-10)
+
+    with pm.Model() as plain:
+        params = {n: law.parameters[n].prior.create(n) for n in names[:5]}
+        mu = pm.math.log(law.evaluate({"N": runs.N.to_numpy(), "D": runs.D.to_numpy(), **params}, backend="pytensor"))
+        pm.StudentT("y", nu=pm.Gamma("nu", 2.0, 0.1), mu=mu, sigma=pm.HalfNormal("sigma", 0.1), observed=np.log(runs.loss.to_numpy()))
+    plain_point = {f"{n}_log__": np.log(v) for n, v in truth.items()}
+    assert model.compile_logp()(point) == pytest.approx(plain.compile_logp()(plain_point), rel=1e-10)
 
 
 def test_numpy_log_likelihood_equals_pymc(small_fit):
@@ -55,14 +83,32 @@ def test_bad_model_specs(kwargs, message):
         ModelSpec(bs.get_law("chinchilla"), **kwargs)
 
 
-@pytest.mark.parametrize("centered, free", [(("E",), "E_offset"), ((), "E_z")])
+@pytest.mark.parametrize("centered, free", [(("L0",), "L0_offset"), ((), "L0_z")])
 def test_pooling_parametrizations_give_the_same_group_values(centered, free):
+    law = bs.get_law("tissue-annealing")  # no level coordinates: offsets from the population value
+    runs = bs.simulate(law, {"L0": 2.9, "A": 0.5, "alpha": 0.5, "C": 0.5}, n=12, random_seed=0).assign(corpus=["a", "b", "c"] * 4)
+    model = build_model(ModelSpec(law, pool={"L0": "corpus"}, centered=centered), runs)
+    assert free in {v.name for v in model.free_RVs}
+    point = {**model.initial_point(), "L0_sd_log__": np.log(0.5)}
+    point[f"{free}"] = np.array([0.2, -0.1, 0.4]) * (0.5 if centered else 1.0)
+    outputs = model.replace_rvs_by_values([model["L0"], model["L0_pop"]])
+    e, e_pop = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")(point)
+    np.testing.assert_allclose(np.log(e), np.log(e_pop) + 0.5 * np.array([0.2, -0.1, 0.4]))
+
+
+@pytest.mark.parametrize("centered, free", [(("E",), "E_deviation"), ((), "E_deviation_z")])
+def test_pooled_level_parameters_split_offsets_into_mean_and_zero_sum_deviations(centered, free):
+    """A pooled constant in level coordinates: group values sit at the groups' mean plus deviations that sum to
+    zero, and the population value lies sd * mean_z / sqrt(groups) below the groups' mean."""
     law = bs.get_law("chinchilla")
     runs = bs.simulate(law, n=12, random_seed=0).assign(corpus=["a", "b", "c"] * 4)
     model = build_model(ModelSpec(law, pool={"E": "corpus"}, centered=centered), runs)
-    assert free in {v.name for v in model.free_RVs}
-    point = {**model.initial_point(), "E_sd_log__": np.log(0.5)}
-    point[f"{free}"] = np.array([0.2, -0.1, 0.4]) * (0.5 if centered else 1.0)
-    outputs = model.replace_rvs_by_values([model["E"], model["E_pop"]])
-    e, e_pop = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")(point)
-    np.testing.assert_allclose(np.log(e), np.log(e_pop) + 0.5 * np.array([0.2, -0.1, 0.4]))
+    assert {free, "E_mean_z"} <= {v.name for v in model.free_RVs}
+    point = {**model.initial_point(), "E_sd_log__": np.log(0.5), "E_mean_z": np.array(0.6)}
+    deviations = np.array([0.2, -0.1, -0.1]) * (0.5 if centered else 1.0)
+    point[f"{free}_zerosum__"] = model.rvs_to_transforms[model[free]].forward(pt.as_tensor(deviations)).eval()
+    outputs = model.replace_rvs_by_values([model["E"], model["E_pop"], model["E_z"]])
+    e, e_pop, z = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")(point)
+    offsets = 0.5 * 0.6 / np.sqrt(3) + 0.5 * np.array([0.2, -0.1, -0.1])
+    np.testing.assert_allclose(np.log(e), np.log(e_pop) + offsets)
+    np.testing.assert_allclose(z, offsets / 0.5)
