@@ -44,7 +44,8 @@ class Backtest:
         """Totals per method and distance bin, the bins in multiples of the largest fitted ``by`` (×2, ×5, ×10, ×20)."""
         labels = [f"≤{hi:g}×" if np.isfinite(hi) else f">{lo:g}×" for lo, hi in zip(RATIO_BINS[:-1], RATIO_BINS[1:])]
         binned = self.runs.assign(ratio_bin=pd.cut(self.runs["ratio"], RATIO_BINS, labels=labels))
-        return binned.groupby(["method", "ratio_bin"], sort=False, observed=True).apply(summarize_scores, include_groups=False)
+        binned["method"] = pd.Categorical(binned["method"], categories=list(METHODS))
+        return binned.groupby(["method", "ratio_bin"], observed=True).apply(summarize_scores, include_groups=False)
 
     def calibration_curve(self) -> pd.DataFrame:
         """Observed coverage of central intervals at nominal levels 10%…90%, per method (from each run's PIT)."""
@@ -98,6 +99,7 @@ def backtest(
     by: str | None = None,
     folds: int = 3,
     span: tuple[float, float] = (0.5, 0.75),
+    thresholds: list[float] | None = None,
     ci_probs=CI_PROBS,
     random_seed: int = 0,
     priors: dict[str, Any] | None = None,
@@ -110,8 +112,8 @@ def backtest(
     """Backtest ``law`` (a name, a :class:`Law` or a :class:`Fit`, whose model and runs are reused) on ``runs``.
 
     ``folds`` thresholds of ``by`` (default compute, else the law's first input) are placed in log scale between
-    the fractions ``span`` of its range; model options are those of :func:`~bayescale.fit` and ``settings`` its
-    sampler settings.
+    the fractions ``span`` of its range, unless ``thresholds`` gives them; model options are those of
+    :func:`~bayescale.fit` and ``settings`` its sampler settings.
 
     >>> from bayescale import simulate
     >>> from bayescale.simulate import isoflop_design
@@ -133,7 +135,7 @@ def backtest(
     scale = scales(table, inputs)
     if by not in scale:
         raise ValueError(f"cannot order runs by {by!r}: law {spec.law.name!r} has inputs {inputs} (and C when it has N and D)")
-    cuts = thresholds_for(scale[by], folds, span)
+    cuts = [float(t) for t in thresholds] if thresholds is not None else thresholds_for(scale[by], folds, span)
     parts, fits = [], []
     for fold, threshold in enumerate(cuts):
         train = (scale[by] <= threshold).to_numpy()

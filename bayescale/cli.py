@@ -223,6 +223,7 @@ def backtest_command(
     pool: Annotated[str, typer.Option(help="pool parameters over a group column: E=dataset")] = "",
     by: Annotated[Optional[str], typer.Option(help="order runs by N, D or C (default C where derivable)")] = None,
     folds: Annotated[int, typer.Option(help="number of thresholds")] = 3,
+    threshold: Annotated[Optional[list[float]], typer.Option(help="a fold's largest fitted value of --by (repeatable; replaces --folds)")] = None,
     draws: int = 1000,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     figure: Annotated[Optional[Path], typer.Option(help="calibration figure to write (PNG)")] = None,
@@ -236,7 +237,7 @@ def backtest_command(
         _fail("give exactly one of --data FILE or --dataset NAME")
     try:
         runs = datasets.load_dataset(dataset) if dataset else data
-        result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, draws=draws, random_seed=seed)
+        result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, thresholds=threshold, draws=draws, random_seed=seed)
     except (ValueError, FileNotFoundError) as err:
         _fail(str(err))
     if figure:
@@ -245,7 +246,7 @@ def backtest_command(
     if as_json:
         print(json.dumps({k: json.loads(v.reset_index().to_json(orient="records")) for k, v in tables.items()}, indent=2))
         return
-    console.print(_table(tables["summary"], f"{law}: backtest over {folds} folds by {result.by}, all held-out runs"))
+    console.print(_table(tables["summary"], f"{law}: backtest over {len(result.thresholds)} folds by {result.by}, all held-out runs"))
     console.print(_table(tables["by_distance"].reset_index(), "by distance beyond the fitted runs", index=False))
     console.print(_table(tables["calibration"], "observed coverage of central intervals at nominal levels"))
 

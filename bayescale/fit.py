@@ -168,7 +168,7 @@ class Fit:
                 self.calibrate(random_seed=0)
             if self.calibration is not None:
                 rng = np.random.default_rng(random_seed)
-                shift = self.calibration.sd(beyond, len(mean), rng) * rng.standard_normal(mean.shape)
+                shift = self.calibration.shifts(beyond, len(mean), rng)
         with np.errstate(over="ignore"):  # a heavy-tailed (small nu) new run can overflow to inf; quantiles are unaffected
             new_run = np.exp(preds["new_run"].values.reshape(mean.shape) + shift)
         draws = {"mean": mean, "law": mean * np.exp(shift), "new_run": new_run}

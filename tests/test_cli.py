@@ -54,3 +54,18 @@ def test_cli_errors_are_clear(saved_fit):
     assert missing.exit_code == 2 and "missing column 'D'" in missing.output
     no_data = runner.invoke(app, ["fit", "--law", "chinchilla", "--out", str(folder / "x.nc")])
     assert no_data.exit_code == 2 and "give exactly one of --data FILE or --dataset NAME" in no_data.output
+
+
+def test_backtest_command_scores_thresholds_and_writes_a_figure(saved_fit):
+    folder, _, _ = saved_fit
+    figure = folder / "calibration.png"
+    out = runner.invoke(app, ["backtest", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--threshold", "3e20",
+                              "--draws", "300", "--figure", str(figure), "--json"])
+    assert out.exit_code == 0, out.output
+    tables = json.loads(out.output)
+    summary = {row["method"]: row for row in tables["summary"]}
+    assert summary["plain"]["n"] == summary["calibrated"]["n"] == 63  # Epoch runs above 3e20 FLOP
+    assert summary["calibrated"]["width_90"] > summary["plain"]["width_90"] and figure.stat().st_size > 10_000
+    assert {row["method"] for row in tables["calibration"]} == {"plain", "calibrated"}
+    bad = runner.invoke(app, ["backtest", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--threshold", "1e23"])
+    assert bad.exit_code == 2 and "no run has C above 1e+23" in bad.output
