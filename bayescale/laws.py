@@ -175,7 +175,13 @@ class Law:
 
     @property
     def latex(self) -> str:
-        return f"L = {sp.latex(self.expr)}"
+        """The law as a LaTeX equation, ``L = ...`` for a loss and the target's symbol otherwise.
+
+        >>> get_law("porian-lr").latex
+        'lr = N^{- a_{lr}} c_{lr}'
+        """
+        target = "L" if self.target == "loss" else sp.latex(sp.Symbol(self.target))
+        return f"{target} = {sp.latex(self.expr)}"
 
     def to_dict(self) -> dict[str, Any]:
         """A plain-dict specification that :func:`law_from_dict` rebuilds exactly."""

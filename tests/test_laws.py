@@ -1,6 +1,7 @@
 import numpy as np
 import pytensor.tensor as pt
 import pytest
+import sympy as sp
 
 import bayescale as bs
 from bayescale.laws import LawError, law_from_dict
@@ -22,7 +23,7 @@ def _values(law):
 @pytest.mark.parametrize("name", bs.list_laws())
 def test_law_compiles_and_pytensor_equals_numpy(name):
     law = bs.get_law(name)
-    assert law.title and law.citation and law.latex.startswith("L = ")
+    assert law.title and law.citation and law.latex.startswith("L = " if law.target == "loss" else f"{sp.latex(sp.Symbol(law.target))} = ")
     inputs = {x: np.linspace(*spec.range, 7) if spec.range else np.geomspace(1e7, 1e22, 7) for x, spec in law.inputs.items()}
     params = _values(law)
     expected = law.evaluate({**inputs, **params})
@@ -109,7 +110,7 @@ def test_bad_law_specs_are_refused(change, message):
 
 
 def test_unknown_law_and_prior_errors():
-    with pytest.raises(LawError, match="unknown law 'chinchila'; known laws: chinchilla"):
+    with pytest.raises(LawError, match="unknown law 'chinchila'; known laws: .*, chinchilla, "):
         bs.get_law("chinchila")
     with pytest.raises(LawError, match=r"priors given for \['gamma'\]"):
         bs.get_law("chinchilla").with_priors({"gamma": {"dist": "Normal", "mu": 0, "sigma": 1}})
