@@ -20,7 +20,10 @@ positive parameters); the offsets are centred by default (scaling-law groups
 usually hold many runs each), non-centred on request. A pooled coefficient's
 offset applies to its term at the data centre. A pooled parameter in level
 coordinates has them describe the groups' geometric mean, with zero-sum group
-deviations around it and the population value an exact normal step away.
+deviations around it and the population value an exact normal step away; when
+the constant, terms and slope exponents are all pooled and centred, each group
+gets its own level coordinates instead and the population is a normal prior on
+the groups' values (every group then has its own ridge to cross).
 """
 
 from __future__ import annotations
@@ -118,6 +121,13 @@ class ModelSpec:
     def level(self) -> Level | None:
         """The constant, terms and slopes sampled at the data centre, for laws of that shape (else None)."""
         return find_level(self.law, self.pivots)
+
+    @property
+    def level_per_group(self) -> bool:
+        """Whether each group gets its own level coordinates: when the constant, the terms and the slope
+        exponents are all pooled, centred (the population then enters as a normal prior on each group's values)."""
+        level = self.level
+        return level is not None and {level.constant, *level.terms, *level.slopes.values()} <= set(self.centered)
 
     @cached_property
     def _shift_fns(self) -> dict[str, Any]:
@@ -277,14 +287,18 @@ def add_predictions(model: pm.Model, spec: ModelSpec, new: pd.DataFrame, levels:
 def _parameters(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> dict[str, Any]:
     """Create the law's parameters; return their values (scalars, or vectors over the group)."""
     law = spec.law
-    logs, centres = _level_coordinates(spec, refs) if spec.level else ({}, {})
+    logs, centres = _level_coordinates(spec, refs, group) if spec.level else ({}, {})
     pop, values = {}, {}
     for name in law.param_names:
         if name in spec.pivots:
             continue
         prior = law.parameters[name].prior
         pop_name = f"{name}_pop" if name in spec.pool else name
-        if name in logs:
+        if name in logs and spec.level_per_group:
+            pop[name] = prior.create(pop_name)
+            _groups_around(spec, name, logs[name], pt.log(pop[name]), group)
+            values[name] = pm.Deterministic(name, pt.exp(logs[name]), dims=group)
+        elif name in logs:
             mean_offset, deviations = _mean_and_deviations(spec, name, group) if name in spec.pool else (0.0, 0.0)
             log_pop = logs[name] - mean_offset
             pop[name] = pm.Deterministic(pop_name, pt.exp(log_pop))
@@ -299,7 +313,12 @@ def _parameters(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> dic
     for name in spec.pivots:
         prior = law.parameters[name].prior
         pooled = name in spec.pool
-        if name in centres:
+        if name in centres and spec.level_per_group:
+            start = pm.Data(f"{name}_centre_start", _centre_start(spec, name, refs))
+            centre = pm.Deterministic(f"{name}_centre", start + pm.Flat(f"{name}_centre_offset"))
+            _groups_around(spec, name, centres[name], centre, group)
+            offsets = centres[name] - centre
+        elif name in centres:
             mean_offset, deviations = _mean_and_deviations(spec, name, group) if pooled else (0.0, 0.0)
             centre = pm.Deterministic(f"{name}_centre", centres[name] - mean_offset)
             offsets = mean_offset + deviations
@@ -335,19 +354,29 @@ def _mean_and_deviations(spec: ModelSpec, name: str, group: str) -> tuple[Any, A
     return mean, deviations
 
 
-def _level_coordinates(spec: ModelSpec, refs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sample the level, shares and slopes (see the module docstring); return the logs of the constant and the
-    slope exponents (population values) and each term's log at the centre."""
+def _groups_around(spec: ModelSpec, name: str, group_logs: Any, pop_log: Any, group: str) -> None:
+    """The population prior ``log value_g ~ Normal(pop_log, sd)`` on groups that have their own level coordinates."""
+    sd = spec.prior(f"{name}_sd").create(f"{name}_sd")
+    pm.Potential(f"{name}_groups", pm.logp(pm.Normal.dist(pop_log, sd), group_logs).sum())
+    pm.Deterministic(f"{name}_z", (group_logs - pop_log) / sd, dims=group)
+
+
+def _level_coordinates(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sample the level, shares and slopes (see the module docstring), once or per group
+    (:attr:`ModelSpec.level_per_group`); return the logs of the constant and the slope exponents and each
+    term's log at the centre."""
     level = spec.level
-    start = pm.Data("level_start", _level_start(spec, refs))
-    free = start + pm.Flat("level_offset", shape=len(level.terms) + len(level.slopes) + 1)
-    pm.Deterministic("level", free[0])
-    shares = free[1 : len(level.terms) + 1]
-    log_total = pt.logsumexp(pt.concatenate([pt.zeros(1), shares]))
-    centres = {coef: free[0] + shares[i] - log_total for i, coef in enumerate(level.terms)}
-    logs = {level.constant: free[0] - log_total}
+    start = _level_start(spec, refs)
+    if spec.level_per_group:
+        start = np.tile(start, (len(pm.modelcontext(None).coords[group]), 1))
+    free = pm.Data("level_start", start) + pm.Flat("level_offset", shape=start.shape)
+    pm.Deterministic("level", free[..., 0])
+    shares = free[..., 1 : len(level.terms) + 1]
+    log_total = pt.logsumexp(pt.concatenate([pt.zeros_like(shares[..., :1]), shares], axis=-1), axis=-1)
+    centres = {coef: free[..., 0] + shares[..., i] - log_total for i, coef in enumerate(level.terms)}
+    logs = {level.constant: free[..., 0] - log_total}
     for j, (coef, exponent) in enumerate(level.slopes.items()):
-        logs[exponent] = free[len(level.terms) + 1 + j] - (centres[coef] - free[0])
+        logs[exponent] = free[..., len(level.terms) + 1 + j] - (centres[coef] - free[..., 0])
     return logs, centres
 
 

@@ -4,6 +4,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 import pytest
+from scipy import stats
 
 import bayescale as bs
 from bayescale.fit import pointwise_log_likelihood
@@ -112,3 +113,42 @@ def test_pooled_level_parameters_split_offsets_into_mean_and_zero_sum_deviations
     offsets = 0.5 * 0.6 / np.sqrt(3) + 0.5 * np.array([0.2, -0.1, -0.1])
     np.testing.assert_allclose(np.log(e), np.log(e_pop) + offsets)
     np.testing.assert_allclose(z, offsets / 0.5)
+
+
+def test_level_coordinates_per_group_give_the_hierarchical_density():
+    """All five Chinchilla parameters pooled, centred: each group has its own level coordinates, and the model's
+    log density equals the hierarchy written out by hand (priors on the population values and scales, normal
+    group values around them on the log scale, the coefficients' at the data centre, and the likelihood)."""
+    law = bs.get_law("chinchilla")
+    runs = bs.simulate(law, n=24, random_seed=1).assign(corpus=["a", "b", "c"] * 8)
+    spec = ModelSpec(law, pool=dict.fromkeys(["E", "A", "B", "alpha", "beta"], "corpus"), centered=("E", "A", "B", "alpha", "beta"))
+    assert spec.level_per_group and not ModelSpec(law, pool={"E": "corpus"}, centered=("E",)).level_per_group
+    model = build_model(spec, runs)
+    rng = np.random.default_rng(2)
+    pop = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.33, "beta": 0.36}
+    sd = dict(zip(pop, [0.1, 0.3, 0.2, 0.05, 0.08]))
+    groups = {p: v * np.exp(sd[p] * rng.standard_normal(3)) for p, v in pop.items()}
+    c = {x: np.mean(np.log(runs[x])) for x in ("N", "D")}
+    terms = {"A": np.log(groups["A"]) - groups["alpha"] * c["N"], "B": np.log(groups["B"]) - groups["beta"] * c["D"]}
+    level = np.logaddexp.reduce([np.log(groups["E"]), terms["A"], terms["B"]], axis=0)
+    coordinates = np.column_stack([level, terms["A"] - np.log(groups["E"]), terms["B"] - np.log(groups["E"]),
+                                   np.log(groups["alpha"]) + terms["A"] - level, np.log(groups["beta"]) + terms["B"] - level])
+    centre = {"A": np.log(pop["A"]) - pop["alpha"] * c["N"], "B": np.log(pop["B"]) - pop["beta"] * c["D"]}
+    point = {"level_offset": coordinates - model["level_start"].get_value(), "sigma_log__": np.log(0.02), "nu_log__": np.log(5.0),
+             **{f"{p}_pop_log__": np.log(pop[p]) for p in ("E", "alpha", "beta")}, **{f"{p}_sd_log__": np.log(v) for p, v in sd.items()},
+             **{f"{p}_centre_offset": centre[p] - model[f"{p}_centre_start"].get_value() for p in ("A", "B")}}
+    values = model.compile_fn(model.replace_rvs_by_values([model[p] for p in pop]), inputs=model.value_vars, on_unused_input="ignore")(point)
+    for p, got in zip(pop, values):
+        np.testing.assert_allclose(got, groups[p], rtol=1e-10)
+
+    logp = sum(stats.lognorm.logpdf(v, law.parameters[p].prior.kwargs["sigma"], scale=np.exp(law.parameters[p].prior.kwargs["mu"])) + np.log(v)
+               for p, v in pop.items())
+    logp += sum(stats.halfnorm.logpdf(v, scale=0.5) + np.log(v) for v in sd.values())
+    group_logs = {"E": np.log(groups["E"]), "alpha": np.log(groups["alpha"]), "beta": np.log(groups["beta"]), **terms}
+    pop_logs = {"E": np.log(pop["E"]), "alpha": np.log(pop["alpha"]), "beta": np.log(pop["beta"]), **centre}
+    logp += sum(stats.norm.logpdf(group_logs[p], pop_logs[p], sd[p]).sum() for p in pop)
+    idx = pd.Categorical(runs["corpus"], categories=["a", "b", "c"]).codes
+    mu = np.log(law.evaluate({"N": runs.N.to_numpy(), "D": runs.D.to_numpy(), **{p: v[idx] for p, v in groups.items()}}))
+    logp += stats.t.logpdf(np.log(runs.loss.to_numpy()), 5.0, mu, 0.02).sum()
+    logp += stats.halfnorm.logpdf(0.02, scale=0.1) + np.log(0.02) + stats.gamma.logpdf(5.0, 2.0, scale=10.0) + np.log(5.0)
+    assert model.compile_logp()(point) == pytest.approx(logp, rel=1e-9)
