@@ -7,7 +7,9 @@
 # refitted the law and found different values and intervals far too narrow for the number of runs.
 #
 # Here we fit the same law to the reconstructed runs as a Bayesian model and compare. The published
-# values are quoted in the next cell; every other number is computed below.
+# values are quoted in the next cell; every other number is computed below. (The interval (0.454, 0.455)
+# is the one Besiroglu et al. (2024) discuss for Hoffmann et al.'s Approach 3; it could not be checked
+# against either paper's text from the sources available to this project.)
 
 # %%
 import os
@@ -24,7 +26,7 @@ law = bs.get_law("chinchilla")
 published = pd.DataFrame({key: ref.values for key, ref in law.references.items()}).loc[PARAMS]
 for key, ref in law.references.items():
     print(f"{key}: {ref.source}")
-HOFFMANN_A_INTERVAL = (0.454, 0.455)  # Hoffmann et al. 2022, Table 2, Approach 3: 80% interval (10th-90th percentile) of a
+HOFFMANN_A_INTERVAL = (0.454, 0.455)  # Hoffmann et al. 2022, Approach 3 (as quoted by Besiroglu et al. 2024): 80% interval of a
 CI = 0.8  # compare intervals at the same probability
 
 # %%
