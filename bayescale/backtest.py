@@ -104,7 +104,7 @@ def backtest(
     random_seed: int = 0,
     priors: dict[str, Any] | None = None,
     pool: dict[str, str] | None = None,
-    likelihood: str = "studentt",
+    likelihood: str | None = None,
     centered: bool | list[str] = True,
     columns: dict[str, str] | None = None,
     **settings: Any,

@@ -76,7 +76,8 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
         law = get_law(name)
     except LawError as err:
         _fail(str(err))
-    console.print(f"[bold]{law.name}[/bold]: {law.title}\n{law.citation}\n\n  {law.target} = {law.formula}\n  LaTeX: {law.latex}\n")
+    console.print(f"[bold]{law.name}[/bold]: {law.title}\n{law.citation}\n\n  {law.target} = {law.formula}\n  LaTeX: {law.latex}\n"
+                  f"  likelihood: {law.likelihood or 'studentt'}\n")
     for key, inp in law.inputs.items():
         console.print(f"  input {key}: {inp.description} [{inp.unit}]")
     for key, param in law.parameters.items():
@@ -95,7 +96,7 @@ def fit_command(
     columns: Annotated[str, typer.Option(help="rename columns: yours=N,other=loss")] = "",
     pool: Annotated[str, typer.Option(help="pool parameters over a group column: alpha=dataset,E=dataset")] = "",
     prior: Annotated[str, typer.Option(help='JSON of prior overrides: {"alpha": {"dist": "LogNormal", "mu": -1, "sigma": 0.3}}')] = "",
-    likelihood: Annotated[str, typer.Option(help="studentt or normal")] = "studentt",
+    likelihood: Annotated[Optional[str], typer.Option(help="studentt, normal or beta (a target in (0, 1)); default: the law's own, else studentt")] = None,
     sampler: Annotated[str, typer.Option(help="nutpie or pymc")] = "nutpie",
     chains: int = 4,
     draws: int = 1000,

@@ -61,6 +61,11 @@ def _check_same_runs(fits: dict[str, Fit]) -> None:
     for name, fit in others:
         if fit.law.target != target:
             raise ComparisonError(f"fit {name!r} models {fit.law.target!r} but {first!r} models {target!r}; compare fits of one target")
+        if fit.spec.log_target != reference.spec.log_target:
+            raise ComparisonError(
+                f"fit {name!r} has a {fit.spec.likelihood} likelihood and {first!r} a {reference.spec.likelihood} one: their log "
+                "likelihoods are densities of the target and of its log, which LOO cannot compare; refit one of them"
+            )
         other = fit.runs[target].to_numpy()
         if len(other) != len(y):
             raise ComparisonError(f"fit {name!r} has {len(other)} runs but {first!r} has {len(y)}; compare fits of the same runs")

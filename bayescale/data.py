@@ -5,7 +5,8 @@ Columns use the papers' symbols: ``N`` (parameters), ``D`` (training tokens),
 ``columns={"params": "N"}``. When a law needs one of N, D, C and the table has
 the other two, it is derived from ``C = 6 N D``. Inputs must be positive unless
 their domain is ``"nonnegative"`` (``domains=law.domains``); the target must be
-positive. Every error names the column, the row and the offending value.
+positive, or strictly between 0 and 1 where its domain is ``"unit"`` (a beta likelihood's
+error rate or accuracy). Every error names the column, the row and the offending value.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def prepare_runs(
 ) -> pd.DataFrame:
     """Validated table with the law's ``inputs``, the ``target`` (if given) and ``groups``.
 
-    ``domains`` maps inputs that may be zero to ``"nonnegative"``; every other column must be positive.
+    ``domains`` maps inputs that may be zero to ``"nonnegative"`` and a fraction to ``"unit"`` (strictly inside
+    (0, 1)); every other column must be positive.
 
     >>> prepare_runs(pd.DataFrame({"N": [1e8, 1e9], "C": [6e17, 6e19], "loss": [3.1, 2.6]}), ["N", "D"])["D"].tolist()
     [1000000000.0, 10000000000.0]
@@ -111,10 +113,15 @@ def _numeric_column(table: pd.DataFrame, name: str, domain: str = "positive") ->
     if not_number.any():
         row = values.index[not_number][0]
         raise DataError(f"column {name!r} row {row!r}: value {raw[row]!r} is not a number")
+    bounds = {
+        "positive": (values <= 0, "must be positive"),
+        "nonnegative": (values < 0, "must be non-negative"),
+        "unit": ((values <= 0) | (values >= 1), "must lie strictly between 0 and 1 (a beta likelihood models a fraction such as an error rate)"),
+    }
     checks = [
         (values.isna(), "is missing (NaN); drop or fill such runs before fitting"),
         (~np.isfinite(values) & values.notna(), "is infinite; values must be finite"),
-        (values < 0, "must be non-negative") if domain == "nonnegative" else (values <= 0, "must be positive"),
+        bounds[domain],
     ]
     for bad, message in checks:
         if bad.any():

@@ -22,6 +22,11 @@ Because ``z`` is shared, an origin whose later runs all miss on one side counts 
 slope, not as many outliers, and the Student-t noise cannot explain such a shift away: it is learned by
 ``kappa``. When the law is right, the backtests' errors are explained by noise and parameter
 uncertainty and both shrink.
+
+The discrepancy lives on log target, so it is learned for the log-target likelihoods (studentt, normal)
+only. A beta fit (a bounded target such as an error rate) has no calibration: :func:`calibrate` returns None
+with an :class:`ExtrapolationWarning`, and its intervals beyond the fitted runs cover noise and parameter
+uncertainty only.
 """
 
 from __future__ import annotations
@@ -157,16 +162,24 @@ class Calibration:
         )
 
 
-def noise_logpdf(likelihood: str, residual: np.ndarray, sigma: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
-    """Log density of log-loss residuals under the noise model (Student-t or normal), broadcasting.
+def noise_logpdf(likelihood: str, observed: np.ndarray, mu: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+    """Log density of ``observed`` values around locations ``mu`` under the noise model, broadcasting.
 
-    The Student-t density is written out: ``scipy.stats.t.logpdf`` is 14 times slower with an array of ``df``.
+    Both are on the likelihood's scale (log target for Student-t and normal, the target in (0, 1) for beta);
+    ``noise`` holds its parameters by name (``sigma`` and ``nu``, or ``phi``). The Student-t density is written
+    out: ``scipy.stats.t.logpdf`` is 14 times slower with an array of ``df``.
 
-    >>> x, nu, sigma = np.array([-0.02, 0.0, 0.05]), np.array([1.5, 4.0, 30.0]), np.array([0.01, 0.02, 0.03])
-    >>> bool(np.allclose(noise_logpdf("studentt", x, sigma, nu), stats.t.logpdf(x, df=nu, scale=sigma)))
+    >>> x, noise = np.array([-0.02, 0.0, 0.05]), {"nu": np.array([1.5, 4.0, 30.0]), "sigma": np.array([0.01, 0.02, 0.03])}
+    >>> bool(np.allclose(noise_logpdf("studentt", x, 0.0, noise), stats.t.logpdf(x, df=noise["nu"], scale=noise["sigma"])))
     True
     """
+    if likelihood == "beta":
+        phi = noise["phi"]
+        a, b = mu * phi, (1 - mu) * phi
+        return gammaln(phi) - gammaln(a) - gammaln(b) + (a - 1) * np.log(observed) + (b - 1) * np.log1p(-observed)
+    residual, sigma = observed - mu, noise["sigma"]
     if likelihood == "studentt":
+        nu = noise["nu"]
         const = gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * np.pi) - np.log(sigma)
         return const - (nu + 1) / 2 * np.log1p((residual / sigma) ** 2 / nu)
     return stats.norm.logpdf(residual, scale=sigma)
@@ -174,13 +187,12 @@ def noise_logpdf(likelihood: str, residual: np.ndarray, sigma: np.ndarray, nu: n
 
 def run_log_densities(record: dict[str, Any], likelihood: str) -> np.ndarray:
     """Each later run's log predictive density (runs × ``SHIFTS``) when the law is off by each shift:
-    ``log mean_s p(log_y - mu_s - shift | noise_s)`` over the refit's posterior draws ``s``."""
-    residual = record["log_y"][None, :] - record["mu"]
-    sigma = record["sigma"][:, None]
-    nu = None if record["nu"] is None else record["nu"][:, None]
-    out = np.empty((residual.shape[1], len(SHIFTS)))
-    for i in range(residual.shape[1]):
-        logp = noise_logpdf(likelihood, residual[:, i, None] - SHIFTS[None, :], sigma, nu)
+    ``log mean_s p(log_y | mu_s + shift, noise_s)`` over the refit's posterior draws ``s``."""
+    log_y, mu = record["log_y"], record["mu"]
+    noise = {k: v[:, None] for k, v in record["noise"].items()}
+    out = np.empty((len(log_y), len(SHIFTS)))
+    for i in range(len(log_y)):
+        logp = noise_logpdf(likelihood, log_y[i], mu[:, i, None] + SHIFTS[None, :], noise)
         out[i] = logsumexp(logp, axis=0) - np.log(len(logp))
     return out
 
@@ -206,7 +218,7 @@ def record_log_likelihood(record: dict[str, Any], likelihood: str) -> np.ndarray
 
 def discrepancy_posterior(records: list[dict[str, Any]], likelihood: str) -> np.ndarray:
     """Grid posterior weights over (``TAU_GRID`` × ``KAPPA_GRID``, flattened) given backtest ``records``
-    (``log_y``, ``mu`` draws × runs, ``sigma``, ``nu``, ``r``), under half-normal priors."""
+    (``log_y``, ``mu`` draws × runs, ``noise`` draws by name, ``r``), under half-normal priors."""
     log_post = stats.halfnorm.logpdf(TAU_GRID, scale=TAU_PRIOR_SD)[:, None] + stats.halfnorm.logpdf(KAPPA_GRID, scale=KAPPA_PRIOR_SD)[None, :]
     for record in records:
         log_post = log_post + record_log_likelihood(record, likelihood)
@@ -251,13 +263,11 @@ def backtest_records(fit, origins=ORIGINS, by: str | None = None, random_seed: i
         mean = preds["mean"]
         post = refit.idata.posterior
         keep = np.random.default_rng(random_seed).permutation(len(mean))[:CALIBRATION_DRAWS]
-        nu = post["nu"].values.reshape(-1)[keep] if "nu" in post else None
         records.append(
             {
                 "log_y": np.log(later[law.target].to_numpy(float)),
                 "mu": np.log(mean[keep]),
-                "sigma": post["sigma"].values.reshape(-1)[keep],
-                "nu": nu,
+                "noise": {n: post[n].values.reshape(-1)[keep] for n in fit.spec.noise_names},
                 "r": distance(scales(later, law.input_names), table[train].max().to_dict()) / span(table[by][train]),
             }
         )
@@ -265,7 +275,16 @@ def backtest_records(fit, origins=ORIGINS, by: str | None = None, random_seed: i
 
 
 def calibrate(fit, origins=ORIGINS, by: str | None = None, random_seed: int = 0) -> Calibration | None:
-    """Learn ``fit``'s extrapolation error (see the module docstring); None, with a warning, when the runs are too few."""
+    """Learn ``fit``'s extrapolation error (see the module docstring); None, with a warning, when the runs are too few
+    or the likelihood is not on log target (beta)."""
+    if not fit.spec.log_target:
+        warnings.warn(
+            f"fit of {fit.law.name!r}: the extrapolation error is learned on log target, which a {fit.spec.likelihood} likelihood "
+            "does not observe; intervals beyond the fitted runs cover noise and parameter uncertainty only",
+            ExtrapolationWarning,
+            stacklevel=3,
+        )
+        return None
     by = by or default_by(fit.law.input_names)
     records = backtest_records(fit, origins, by, random_seed)
     if len(records) < 2:

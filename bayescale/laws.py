@@ -106,8 +106,13 @@ class Law:
     citation: str = ""
     target: str = "loss"
     references: dict[str, Reference] = field(default_factory=dict)
+    likelihood: str | None = None  # the default noise model of a fit (bayescale.model.LIKELIHOODS); None: studentt
 
     def __post_init__(self):
+        from .model import LIKELIHOODS
+
+        if self.likelihood is not None and self.likelihood not in LIKELIHOODS:
+            raise LawError(f"law {self.name!r}: unknown likelihood {self.likelihood!r}; use one of {LIKELIHOODS}")
         if not self.inputs:
             raise LawError(f"law {self.name!r} declares no inputs")
         if not self.parameters:
@@ -195,6 +200,8 @@ class Law:
             "parameters": {k: {"meaning": v.meaning, "prior": v.prior.to_dict()} for k, v in self.parameters.items()},
             "references": {k: {"source": v.source, "values": dict(v.values)} for k, v in self.references.items()},
         }
+        if self.likelihood:
+            spec["likelihood"] = self.likelihood
         if type(self) is not Law:
             spec["python"] = f"{type(self).__module__}:{type(self).__qualname__}"
         return spec
@@ -236,6 +243,7 @@ def _fields_from_dict(spec: dict[str, Any]) -> dict[str, Any]:
         "inputs": {k: _input(spec["name"], k, v) for k, v in spec["inputs"].items()},
         "parameters": params,
         "references": {k: Reference(v["source"], {p: float(x) for p, x in v["values"].items()}) for k, v in spec.get("references", {}).items()},
+        "likelihood": spec.get("likelihood"),
     }
 
 

@@ -3,11 +3,13 @@
 This is the one place a PyMC model is built, for fitting and for prediction.
 
 Reparametrization for NUTS: a positive coefficient ``P`` that multiplies
-powers of inputs in one additive term (``A / N**alpha`` in Chinchilla) is
-sampled as ``P_centre``, the log of that term at the data's centre (the mean of
-``log N``), because ``log A`` and ``alpha`` are otherwise correlated at -0.98 or
-worse. A law that is a positive constant plus such terms (``E + A / N**alpha +
-B / D**beta``) goes further, because the constant trades off against the
+powers of inputs in one additive term (``A / N**alpha`` in Chinchilla), or an
+exponential of one input (``k * exp(-gamma * L)`` in Gadre et al.'s downstream
+law), is sampled as ``P_centre``, the log of that term at the data's centre (the
+mean of ``log N``; for the exponential the geometric mean of ``L``), because
+``log A`` and ``alpha`` are otherwise correlated at -0.98 or worse. A law that is
+a positive constant plus such terms (``E + A / N**alpha + B / D**beta``) goes
+further, because the constant trades off against the
 exponents along a curved ridge when the runs span little range: it is sampled
 as what the runs pin down, the log target at the centre (the *level*), each
 term's log share of it relative to the constant, and each term's slope (its
@@ -24,6 +26,11 @@ deviations around it and the population value an exact normal step away; when
 the constant, terms and slope exponents are all pooled and centred, each group
 gets its own level coordinates instead and the population is a normal prior on
 the groups' values (every group then has its own ridge to cross).
+
+The likelihood choice fixes the scale the target is observed on: ``studentt`` and ``normal`` put the noise on
+the log target around the log of the law (a multiplicative error), ``beta`` observes a bounded target in (0, 1)
+itself (an error rate or accuracy) as ``Beta(mu * phi, (1 - mu) * phi)`` around the law's mean ``mu``, with
+precision ``phi``.
 """
 
 from __future__ import annotations
@@ -45,11 +52,15 @@ from .laws import Law
 from .priors import Prior
 
 POSITIVE = {"LogNormal", "HalfNormal", "HalfStudentT", "HalfCauchy", "Gamma", "InverseGamma", "Exponential", "Weibull"}
-LIKELIHOODS = ("studentt", "normal")
+NOISE = {"studentt": ("sigma", "nu"), "normal": ("sigma",), "beta": ("phi",)}  # each likelihood's noise parameters
+LIKELIHOODS = tuple(NOISE)
 NOISE_PRIORS = {
     "sigma": Prior("HalfNormal", sigma=0.1),
     "nu": Prior("Gamma", alpha=2.0, beta=0.1),
+    # Beta precision: y's sd at mean 1/2 is 0.5 / sqrt(1 + phi), 0.015 at the median e^7 and 0.003-0.07 within 2 sd
+    "phi": Prior("LogNormal", mu=7.0, sigma=1.5),
 }
+BOUND = 1e-9  # a Beta mean is kept this far inside (0, 1), where a law leaves it (the likelihood is then tiny)
 POOL_SD_PRIOR = Prior("HalfNormal", sigma=0.5)
 
 
@@ -62,12 +73,13 @@ class ModelSpec:
     """Everything that defines a model's structure, apart from the data."""
 
     law: Law
-    likelihood: str = "studentt"
+    likelihood: str | None = None  # None: the law's own (``Law.likelihood``), else studentt
     pool: dict[str, str] = field(default_factory=dict)
     extra_priors: dict[str, Prior] = field(default_factory=dict)
     centered: tuple[str, ...] = ()
 
     def __post_init__(self):
+        object.__setattr__(self, "likelihood", self.likelihood or self.law.likelihood or "studentt")
         if self.likelihood not in LIKELIHOODS:
             raise ModelError(f"unknown likelihood {self.likelihood!r}; use one of {LIKELIHOODS}")
         unknown = set(self.pool) - set(self.law.parameters)
@@ -101,12 +113,38 @@ class ModelSpec:
 
     @property
     def noise_names(self) -> list[str]:
-        return ["sigma", "nu"] if self.likelihood == "studentt" else ["sigma"]
+        return list(NOISE[self.likelihood])
+
+    @property
+    def log_target(self) -> bool:
+        """Whether the likelihood observes the log target (studentt, normal) or the target itself (beta)."""
+        return self.likelihood != "beta"
+
+    @property
+    def observed_name(self) -> str:
+        """The observed node, and the variable of the stored pointwise log likelihood."""
+        return "log_loss" if self.log_target else "target"
+
+    def observed(self, values: Any, backend: str = "numpy") -> Any:
+        """Target values on the scale the likelihood observes: their log, or as they are for beta."""
+        return {"numpy": np.log, "pytensor": pt.log}[backend](values) if self.log_target else values
+
+    def location(self, mean: Any, backend: str = "numpy") -> Any:
+        """The likelihood's location for law means ``mean``: their log, or for beta the mean kept inside (0, 1)."""
+        if self.log_target:
+            return self.observed(mean, backend)
+        return {"numpy": np.clip, "pytensor": pt.clip}[backend](mean, BOUND, 1 - BOUND)
+
+    def from_observed(self, values: np.ndarray) -> np.ndarray:
+        """Draws on the likelihood's scale back in the target's units."""
+        return np.exp(values) if self.log_target else values
 
     def prepare_runs(self, data: Any, target: bool = True, columns: dict[str, str] | None = None) -> pd.DataFrame:
-        """``data`` validated for this model: the law's inputs (in their domains), the target if ``target``, the group."""
+        """``data`` validated for this model: the law's inputs (in their domains), the target if ``target`` (in (0, 1)
+        for beta), the group."""
         law, group = self.law, self.group
-        return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns, domains=law.domains)
+        domains = law.domains if self.log_target else {**law.domains, law.target: "unit"}
+        return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns, domains=domains)
 
     def prior(self, name: str) -> Prior:
         """The prior of a noise or group-scale parameter (law parameters have their own)."""
@@ -151,7 +189,13 @@ def _ref_symbol(name: str) -> sp.Symbol:
 
 
 def find_pivots(law: Law) -> dict[str, sp.Expr]:
-    """Positive coefficients ``P`` in additive terms ``P * prod(X_i ** e_i)``, with ``sum(e_i * log X_ref_i)``."""
+    """Positive coefficients ``P`` in additive terms ``P * prod(X_i ** e_i) * exp(c * X_j)``, with the term's log at
+    the centre less ``log P``: ``sum(e_i * log X_ref_i) + c * exp(log X_ref_j)``.
+
+    >>> from bayescale.laws import get_law
+    >>> find_pivots(get_law("gadre-downstream"))
+    {'k': -gamma*exp(__ref_L)}
+    """
     inputs = {sp.Symbol(n, real=True) for n in law.input_names}
     params = {n: sp.Symbol(n, real=True) for n in law.param_names}
     terms = sp.Add.make_args(law.expr)
@@ -165,8 +209,11 @@ def find_pivots(law: Law) -> dict[str, sp.Expr]:
                 coefs.append(factor.name)
                 continue
             base, exponent = factor.as_base_exp()
+            rate, x = factor.args[0].as_independent(*inputs, as_Add=False) if isinstance(factor, sp.exp) else (0, None)
             if base in inputs and not (exponent.free_symbols & inputs):
                 shift += exponent * _ref_symbol(base.name)
+            elif x in inputs:
+                shift += rate * sp.exp(_ref_symbol(x.name))
             else:
                 ok = False
         if not ok or len(coefs) != 1 or shift == 0:
@@ -260,9 +307,10 @@ def build_model(
         refs = {name: pm.Data(f"log_{name}_centre", centre[name]) for name in law.input_names}
         idx = pm.Data(f"{group}_idx", _codes(runs[group], levels)) if group else None
         values = _parameters(spec, refs, group)
-        mu = pt.log(law.evaluate({**x, **_per_run(values, idx)}, backend="pytensor"))
+        mu = spec.location(law.evaluate({**x, **_per_run(values, idx)}, backend="pytensor"), "pytensor")
         noise = {n: spec.prior(n).create(n) for n in spec.noise_names}
-        _likelihood(spec, "log_loss", mu, noise, observed=pm.Data("log_loss_observed", np.log(runs[law.target].to_numpy(float))))
+        name = spec.observed_name
+        _likelihood(spec, name, mu, noise, observed=pm.Data(f"{name}_observed", spec.observed(runs[law.target].to_numpy(float))))
     return model
 
 
@@ -280,7 +328,7 @@ def add_predictions(model: pm.Model, spec: ModelSpec, new: pd.DataFrame, levels:
             idx, grouped = None, {p: model[p] for p in law.param_names}
         mean = pm.Deterministic("mean", law.evaluate({**x, **_per_run(grouped, idx)}, backend="pytensor"))
         noise = {n: model[n] for n in spec.noise_names}
-        _likelihood(spec, "new_run", pt.log(mean), noise)
+        _likelihood(spec, "new_run", spec.location(mean, "pytensor"), noise)
     return ["mean", "new_run"]
 
 
@@ -467,6 +515,8 @@ def _transform(prior: Prior):
 
 
 def _likelihood(spec: ModelSpec, name: str, mu: Any, noise: dict[str, Any], observed: Any = None) -> Any:
+    if spec.likelihood == "beta":
+        return pm.Beta(name, alpha=mu * noise["phi"], beta=(1 - mu) * noise["phi"], observed=observed)
     if spec.likelihood == "studentt":
         return pm.StudentT(name, nu=noise["nu"], mu=mu, sigma=noise["sigma"], observed=observed)
     return pm.Normal(name, mu=mu, sigma=noise["sigma"], observed=observed)

@@ -95,7 +95,8 @@ def _data_section(fits: dict[str, Fit], scales: pd.DataFrame) -> list[str]:
     fit = next(iter(fits.values()))
     ranges = pd.DataFrame({c: [scales[c].min(), scales[c].max()] for c in scales}, index=["min", "max"])
     groups = {f.spec.group for f in fits.values() if f.spec.group}
-    lines = [f"{len(fit.runs)} runs; target `{fit.law.target}` (likelihood on its log)."]
+    scale = "on its log" if fit.spec.log_target else "on the target itself"
+    lines = [f"{len(fit.runs)} runs; target `{fit.law.target}` (likelihood {scale})."]
     for group in sorted(groups):
         levels = next(f.levels for f in fits.values() if f.spec.group == group)
         lines.append(f"Groups `{group}`: {', '.join(levels)}.")
@@ -113,7 +114,7 @@ def _law_section(name: str, fit: Fit, pareto: pd.DataFrame, figures: _Figures, c
         "",
         _equation(law.latex, figures, name),
         "",
-        f"Likelihood: {fit.spec.likelihood} on log {law.target}; pooled: {pooled}; sampling: {fit.diagnostics}".replace("\n", " "),
+        f"Likelihood: {fit.spec.likelihood} on {'log ' if fit.spec.log_target else ''}{law.target}; pooled: {pooled}; sampling: {fit.diagnostics}".replace("\n", " "),
         "",
         "Priors:",
         "",

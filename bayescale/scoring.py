@@ -2,8 +2,13 @@
 
 Scores are computed per run from posterior predictive draws (``draws``: draws × runs, in
 the target's units) and, where available, the pointwise log likelihood of the held-out
-runs (draws × runs, on log target, as stored for LOO). They are summarized over runs by
+runs (draws × runs, on the likelihood's scale, as stored for LOO). They are summarized over runs by
 :func:`summarize_scores`.
+
+CRPS is computed on log target by default: a heavy-tailed noise model (Student-t on log target) has no
+finite CRPS in the target's units, and on the log scale it weighs runs of every size alike. For a beta fit
+(a target in (0, 1) such as an error rate) it is computed on the target itself: bounded draws always have a
+finite CRPS, and an error rate's own units are the ones its users read.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ def log_predictive_density(loglik: np.ndarray) -> np.ndarray:
     return logsumexp(loglik, axis=0) - np.log(loglik.shape[0])
 
 
-def score_runs(observed: np.ndarray, draws: np.ndarray, loglik: np.ndarray | None = None, ci_probs=CI_PROBS) -> pd.DataFrame:
+def score_runs(
+    observed: np.ndarray, draws: np.ndarray, loglik: np.ndarray | None = None, ci_probs=CI_PROBS, log_crps: bool = True
+) -> pd.DataFrame:
     """Per-run scores of predictive ``draws`` (draws × runs) against ``observed`` values.
 
-    Columns: ``median``, ``pit`` (share of draws at or below the observed value), ``rel_error`` (|median − observed| / observed), ``crps`` (on the log target: a heavy-tailed noise model has no finite CRPS in target units),
+    Columns: ``median``, ``pit`` (share of draws at or below the observed value), ``rel_error`` (|median − observed| / observed), ``crps`` (on the log target, or with ``log_crps=False`` on the target itself: see the module docstring),
     per interval level ``lower_90``, ``upper_90``, ``inside_90`` (observed within it) and ``width_90``
     (width relative to the median), and ``lpd`` (when ``loglik`` is given).
 
@@ -41,12 +48,13 @@ def score_runs(observed: np.ndarray, draws: np.ndarray, loglik: np.ndarray | Non
     if draws.ndim != 2 or draws.shape[1] != observed.size:
         raise ValueError(f"draws must have shape (draws, {observed.size}), got {draws.shape}")
     median = np.median(draws, axis=0)
+    scale = np.log if log_crps else np.asarray
     out = pd.DataFrame(
         {
             "observed": observed,
             "median": median,
             "rel_error": np.abs(median - observed) / observed,
-            "crps": scoringrules.crps_ensemble(np.log(observed), np.log(draws).T, m_axis=-1),
+            "crps": scoringrules.crps_ensemble(scale(observed), scale(draws).T, m_axis=-1),
             "pit": np.mean(draws <= observed, axis=0),
         }
     )
@@ -97,13 +105,13 @@ def holdout_loglik(fit, runs, random_seed: int | None = None, extrapolation: boo
     table, draws = fit.sample_predictive(observed, random_seed, extrapolation)
     table[law.target] = observed[law.target]
     post = fit.idata.posterior
-    mu = np.log(draws["law"]).reshape(post.sizes["chain"], post.sizes["draw"], len(observed))
-    loglik = noise_logpdf(fit.spec, post, np.log(observed[law.target].to_numpy(float)), mu)
+    mean = draws["law"].reshape(post.sizes["chain"], post.sizes["draw"], len(observed))
+    loglik = noise_logpdf(fit.spec, post, observed[law.target].to_numpy(float), mean)
     return table, draws, loglik.reshape(-1, len(observed))
 
 
 def score_fit(fit, runs, ci_probs=CI_PROBS, random_seed: int | None = None, extrapolation: bool = False) -> pd.DataFrame:
     """Per-run scores (:func:`score_runs`) of ``fit``'s posterior predictive at ``runs``, which hold the observed target."""
     table, draws, loglik = holdout_loglik(fit, runs, random_seed, extrapolation)
-    scores = score_runs(table[fit.law.target].to_numpy(float), draws["new_run"], loglik, ci_probs)
+    scores = score_runs(table[fit.law.target].to_numpy(float), draws["new_run"], loglik, ci_probs, log_crps=fit.spec.log_target)
     return pd.concat([table, scores.drop(columns="observed")], axis=1)

@@ -52,11 +52,15 @@ def simulate(
     n: int = 100,
     noise: float = 0.01,
     random_seed: int | None = None,
+    likelihood: str | None = None,
 ) -> pd.DataFrame:
-    """Runs with losses from ``law`` at ``params`` times log-normal noise of sd ``noise``.
+    """Runs with targets from ``law`` at ``params`` with noise of scale ``noise``.
 
     ``params`` is a reference name of the law (default: its first reference) or a dict of values;
-    ``design`` holds the inputs (default: ``n`` log-uniform runs).
+    ``design`` holds the inputs (default: ``n`` log-uniform runs). ``likelihood`` (default: the law's own)
+    picks the noise: the law's mean times log-normal noise of sd ``noise``, or for ``"beta"`` (a target in
+    (0, 1)) ``Beta(mu phi, (1 - mu) phi)`` draws around the mean ``mu`` with ``phi = 1 / (4 noise**2) - 1``, so
+    that ``noise`` is the target's sd at mean 1/2.
 
     >>> runs = simulate("chinchilla", n=5, random_seed=0)
     >>> list(runs.columns), len(runs)
@@ -76,5 +80,15 @@ def simulate(
     rng = np.random.default_rng(random_seed)
     runs = (design if design is not None else random_design(law, n, rng)).copy()
     mean = law.evaluate({**{x: runs[x].to_numpy(float) for x in law.input_names}, **params})
-    runs[law.target] = mean * np.exp(noise * rng.standard_normal(len(runs)))
+    if (likelihood or law.likelihood) != "beta":
+        runs[law.target] = mean * np.exp(noise * rng.standard_normal(len(runs)))
+        return runs
+    outside = np.flatnonzero((mean <= 0) | (mean >= 1))
+    if outside.size:
+        row = outside[0]
+        raise ValueError(f"law {law.name!r} has mean {mean[row]!r} at run {row}, outside (0, 1), where a beta likelihood cannot draw; choose params or a design that keep it inside")
+    if not 0 < noise < 0.5:
+        raise ValueError(f"noise for a beta likelihood is the target's sd at mean 1/2, so it must lie in (0, 0.5); got {noise}")
+    phi = 1 / (4 * noise**2) - 1
+    runs[law.target] = rng.beta(mean * phi, (1 - mean) * phi)
     return runs

@@ -90,7 +90,8 @@ def catalogue_page() -> tuple[str, dict[str, bytes]]:
         law = bs.get_law(name)
         images[f"laws/{name}.svg"] = _equation_svg(law.latex)
         lines += ["", f"## {name}", "", f"**{law.title}.** {law.citation}", "", f"![{name} equation](laws/{name}.svg)", "",
-                  f"`{law.target} = {law.formula}`", "", "| input | unit | meaning |", "| --- | --- | --- |"]
+                  f"`{law.target} = {law.formula}`", "", f"Default likelihood: `{law.likelihood or 'studentt'}`.", "",
+                  "| input | unit | meaning |", "| --- | --- | --- |"]
         lines += [f"| `{k}` | {_cell(x.unit)} | {_cell(x.description)} |" for k, x in law.inputs.items()]
         lines += ["", "| parameter | default prior | meaning |", "| --- | --- | --- |"]
         lines += [f"| `{k}` | `{p.prior}` | {_cell(p.meaning)} |" for k, p in law.parameters.items()]

@@ -90,6 +90,7 @@ TRUTH = {
     "porian-lr": {"c_lr": 2.09, "a_lr": 0.329},  # log-log fit to the authors' tuned LRs (make_paper.ipynb params_lr_map)
     "porian-batch": {"c_bs": 7.0e-4, "b_bs": 0.666},  # same for their tuned batch sizes (params_bs_map, sequences)
     "bian-aspect": {"E": 1.76, "A": 140.0, "B": 167.0, "alpha": 0.26, "gamma": 4.1e-4, "eta": 0.77},  # its gemstones fit (benchmarks/catalogue_sourced.py)
+    "gadre-downstream": {"epsilon": 0.85, "k": 2.6, "gamma": 0.78},  # its fit to the RefinedWeb runs' 17-task error (benchmarks/downstream.py)
 }
 
 
