@@ -41,6 +41,9 @@ from bayescale.cli import app  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TIMEOUT_S = 900  # per cell
+# pip-installed PyTensor warns once per kernel that it found no BLAS to link its C code to; nutpie samples
+# through numba, so the warning says nothing about these notebooks and is kept out of their pages
+KERNEL_ENV = {"PYTHONWARNINGS": "ignore:PyTensor could not link to a BLAS installation:UserWarning"}
 SPHINX_ROLE = re.compile(r":(?:func|class|meth|attr|mod|exc):`~?(?:[\w.]*\.)?(\w+)`")
 
 
@@ -53,7 +56,8 @@ def execute_notebook(source: Path, target: Path) -> Path:
     """Execute the jupytext notebook ``source`` in a fresh kernel (working folder: a temporary one) and write it to ``target``."""
     notebook = jupytext.read(source)
     with tempfile.TemporaryDirectory() as cwd:
-        NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+        client = NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": cwd}})
+        client.execute(env={**os.environ, **KERNEL_ENV})
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
     return target
