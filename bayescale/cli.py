@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(help="Neural scaling laws as Bayesian models, with honest uncertainty.", no_args_is_help=True, add_completion=False)
-console = Console(width=max(120, Console().width))
+# no console markup: law texts, units and pooled names ("E[web]") hold square brackets that rich would read as tags
+console = Console(width=max(120, Console().width), markup=False)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"error: {message}", style="red")
     raise typer.Exit(code=2)
 
 
@@ -76,8 +77,8 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
         law = get_law(name)
     except LawError as err:
         _fail(str(err))
-    console.print(f"[bold]{law.name}[/bold]: {law.title}\n{law.citation}\n\n  {law.target} = {law.formula}\n  LaTeX: {law.latex}\n"
-                  f"  likelihood: {law.likelihood or 'studentt'}\n")
+    console.print(f"{law.name}: {law.title}\n{law.citation}\n\n  {law.target} = {law.formula}\n  LaTeX: {law.latex}\n"
+                  f"  likelihood: {law.likelihood or 'studentt'}; sampler: {law.sampler or 'nutpie'}\n")
     for key, inp in law.inputs.items():
         console.print(f"  input {key}: {inp.description} [{inp.unit}]")
     for key, param in law.parameters.items():
@@ -97,7 +98,7 @@ def fit_command(
     pool: Annotated[str, typer.Option(help="pool parameters over a group column: alpha=dataset,E=dataset")] = "",
     prior: Annotated[str, typer.Option(help='JSON of prior overrides: {"alpha": {"dist": "LogNormal", "mu": -1, "sigma": 0.3}}')] = "",
     likelihood: Annotated[Optional[str], typer.Option(help="studentt, normal or beta (a target in (0, 1)); default: the law's own, else studentt")] = None,
-    sampler: Annotated[str, typer.Option(help="nutpie or pymc")] = "nutpie",
+    sampler: Annotated[Optional[str], typer.Option(help="nutpie or pymc; default: the law's own, else nutpie")] = None,
     chains: int = 4,
     draws: int = 1000,
     tune: int = 1000,

@@ -70,7 +70,7 @@ def central_probs(ci_prob: float) -> list[float]:
     return [round((1 - ci_prob) / 2, 12), 0.5, round((1 + ci_prob) / 2, 12)]
 
 
-SETTINGS = {"sampler": "nutpie", "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
+SETTINGS = {"sampler": None, "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
 
 
 class Fit:
@@ -219,7 +219,7 @@ def fit(
     likelihood: str | None = None,
     centered: bool | list[str] = True,
     columns: dict[str, str] | None = None,
-    sampler: str = "nutpie",
+    sampler: str | None = None,
     chains: int = 4,
     draws: int = 1000,
     tune: int = 1000,
@@ -234,7 +234,8 @@ def fit(
     ``"studentt"``, ``"normal"`` (both on log target) or ``"beta"`` (a target in (0, 1)), by default the law's own
     (its ``likelihood`` field) or studentt; ``pool`` maps parameters to the
     group column they vary over (``{"E": "dataset"}``; an exponent only with its coefficient), ``centered`` which use the
-    centred parametrization (True: all; False or a list for groups with few runs or near-equal values). Diagnostics are checked and
+    centred parametrization (True: all; False or a list for groups with few runs or near-equal values). ``sampler`` is
+    ``"nutpie"`` or ``"pymc"`` (dense mass matrix), by default the law's own (its ``sampler`` field) or nutpie. Diagnostics are checked and
     a :class:`~bayescale.diagnostics.SamplingWarning` is raised for each problem.
     """
     spec = model_spec(law, priors=priors, pool=pool, likelihood=likelihood, centered=centered)
@@ -273,6 +274,7 @@ def fit_spec(spec: ModelSpec, data: Any, *, columns: dict[str, str] | None = Non
         raise TypeError(f"unknown sampler settings {sorted(unknown)}; known: {sorted(SETTINGS)}")
     settings = {**SETTINGS, **settings}
     law, group = spec.law, spec.group
+    settings["sampler"] = settings["sampler"] or law.sampler or "nutpie"
     runs = spec.prepare_runs(data, columns=columns)
     n_free = len(law.parameters) + len(spec.noise_names)
     if len(runs) <= n_free:

@@ -107,12 +107,16 @@ class Law:
     target: str = "loss"
     references: dict[str, Reference] = field(default_factory=dict)
     likelihood: str | None = None  # the default noise model of a fit (bayescale.model.LIKELIHOODS); None: studentt
+    sampler: str | None = None  # the default NUTS backend of a fit (bayescale.sampling.SAMPLERS); None: nutpie
 
     def __post_init__(self):
         from .model import LIKELIHOODS
+        from .sampling import SAMPLERS
 
         if self.likelihood is not None and self.likelihood not in LIKELIHOODS:
             raise LawError(f"law {self.name!r}: unknown likelihood {self.likelihood!r}; use one of {LIKELIHOODS}")
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise LawError(f"law {self.name!r}: unknown sampler {self.sampler!r}; use one of {SAMPLERS}")
         if not self.inputs:
             raise LawError(f"law {self.name!r} declares no inputs")
         if not self.parameters:
@@ -202,6 +206,8 @@ class Law:
         }
         if self.likelihood:
             spec["likelihood"] = self.likelihood
+        if self.sampler:
+            spec["sampler"] = self.sampler
         if type(self) is not Law:
             spec["python"] = f"{type(self).__module__}:{type(self).__qualname__}"
         return spec
@@ -244,6 +250,7 @@ def _fields_from_dict(spec: dict[str, Any]) -> dict[str, Any]:
         "parameters": params,
         "references": {k: Reference(v["source"], {p: float(x) for p, x in v["values"].items()}) for k, v in spec.get("references", {}).items()},
         "likelihood": spec.get("likelihood"),
+        "sampler": spec.get("sampler"),
     }
 
 

@@ -1,9 +1,10 @@
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bayescale.cli import app
+from bayescale.cli import _table, app, console
 
 runner = CliRunner()
 
@@ -16,6 +17,14 @@ def test_laws_lists_and_describes():
     assert "E + A / N**alpha + B / D**beta" in one.output and "besiroglu2024" in one.output and "LogNormal" in one.output
     bad = runner.invoke(app, ["laws", "chinchila"])
     assert bad.exit_code == 2 and "unknown law 'chinchila'" in bad.output
+    shape = runner.invoke(app, ["laws", "gemstones-shape"]).output  # square brackets print as written, not as markup
+    assert "[hidden units]" in shape and "x = [width, depth, params, tokens]" in shape and "sampler: pymc" in shape
+
+
+def test_tables_keep_pooled_names():
+    with console.capture() as captured:
+        console.print(_table(pd.DataFrame({"median": [1.8]}, index=["E[web]"]), "pooled [E]"))
+    assert "E[web]" in captured.get() and "pooled [E]" in captured.get()
 
 
 @pytest.fixture(scope="module")

@@ -1,3 +1,5 @@
+import importlib
+
 import numpy as np
 import pytensor.tensor as pt
 import pytest
@@ -46,6 +48,32 @@ def test_round_trip_through_dict_is_exact():
     law = bs.get_law("kaplan")
     again = law_from_dict(law.to_dict())
     assert again.to_dict() == law.to_dict()
+
+
+class _Sampled(Exception):
+    """Raised by the stand-in sampler below once it has seen which backend a fit chose."""
+
+
+def test_law_sampler_field_round_trips_and_is_the_fits_default(monkeypatch):
+    law = bs.get_law("gemstones-shape")
+    assert law.sampler == "pymc" and law_from_dict(law.to_dict()).to_dict() == law.to_dict()
+    assert "sampler" not in bs.get_law("chinchilla").to_dict()  # laws without one keep their dicts
+    with pytest.raises(LawError, match=r"unknown sampler 'stan'"):
+        law_from_dict({**law.to_dict(), "sampler": "stan"})
+    chosen = []
+
+    def sample(model, key, sampler, **settings):
+        chosen.append((key["sampler"], sampler))
+        raise _Sampled
+
+    monkeypatch.setattr(importlib.import_module("bayescale.fit"), "sample", sample)  # bs.fit is the function
+    truth = next(iter(law.references.values())).values
+    runs = bs.simulate(law, truth, n=40, random_seed=0)
+    chinchilla_runs = bs.simulate("chinchilla", n=20, random_seed=0)
+    for name, data, kwargs in ((law, runs, {}), (law, runs, {"sampler": "nutpie"}), ("chinchilla", chinchilla_runs, {})):
+        with pytest.raises(_Sampled):
+            bs.fit(name, data, **kwargs)
+    assert chosen == [("pymc", "pymc"), ("nutpie", "nutpie"), ("nutpie", "nutpie")]  # the compile cache is keyed on it too
 
 
 def test_input_domain_and_range_round_trip_and_are_checked():
