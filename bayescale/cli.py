@@ -33,6 +33,20 @@ def _table(frame: pd.DataFrame, title: str, index: bool = True) -> Table:
     return table
 
 
+PREDICTION_PARTS = {"": "", "law_": "law's mean + its error", "mean_": "law's mean"}  # nested intervals, widest first
+
+
+def _prediction_table(prediction: pd.DataFrame, title: str) -> Table:
+    """``predict``'s output, one row per run: its inputs and other columns, then each interval as ``median [lower, upper]``."""
+    parts = [p for p in PREDICTION_PARTS if f"{p}median" in prediction]
+    interval_columns = {f"{p}{q}" for p in parts for q in ("lower", "median", "upper")}
+    frame = prediction[[c for c in prediction.columns if c not in interval_columns]].copy()
+    for p in parts:
+        low, mid, high = (prediction[f"{p}{q}"] for q in ("lower", "median", "upper"))
+        frame[PREDICTION_PARTS[p] or "predicted"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for lo, m, hi in zip(low, mid, high)]
+    return _table(frame, title, index=False)
+
+
 def _parse_pairs(text: str, what: str) -> dict[str, str]:
     pairs = {}
     for item in filter(None, text.split(",")):
@@ -56,7 +70,7 @@ def demo(
     result, prediction, figure = run_demo(out, random_seed=seed, draws=draws)
     console.print(str(result.diagnostics))
     console.print(_table(result.summary(), "posterior (law units), 90% central intervals"))
-    console.print(_table(prediction, "loss of a 70B-parameter model on 1.4T tokens (~600x the compute of the largest fitted run)", index=False))
+    console.print(_prediction_table(prediction, "loss of a 70B-parameter model on 1.4T tokens (~600x the compute of the largest fitted run)"))
     console.print(f"figure: {figure}")
 
 
@@ -162,7 +176,7 @@ def predict(
     if as_json:
         print(prediction.to_json(orient="records"))
         return
-    console.print(_table(prediction, f"{result.law.name}: predicted {result.law.target}, {ci:.0%} central intervals", index=False))
+    console.print(_prediction_table(prediction, f"{result.law.name}: predicted {result.law.target}, {ci:.0%} central intervals"))
 
 
 @app.command("compare")

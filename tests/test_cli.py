@@ -47,10 +47,16 @@ def test_fit_json_report(saved_fit):
 
 def test_predict_from_saved_fit(saved_fit):
     _, fit_file, _ = saved_fit
-    out = runner.invoke(app, ["predict", str(fit_file), "--at", "N=70e9,D=1.4e12", "--at", "N=1e9,D=2e10", "--json"])
+    at = ["--at", "N=70e9,D=1.4e12", "--at", "N=1e9,D=2e10"]
+    out = runner.invoke(app, ["predict", str(fit_file), *at, "--json"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.output)
     assert len(rows) == 2 and rows[0]["lower"] < rows[0]["median"] < rows[0]["upper"]
+    table = runner.invoke(app, ["predict", str(fit_file), *at]).output  # each interval as median [lower, upper]
+    row = rows[0]
+    for part in ("", "law_", "mean_"):
+        assert f"{row[part + 'median']:.4g} [{row[part + 'lower']:.4g}, {row[part + 'upper']:.4g}]" in table
+    assert "law's mean + its error" in table
 
 
 def test_cli_errors_are_clear(saved_fit):
