@@ -11,6 +11,7 @@ import numpy as np
 MAX_RHAT = 1.01
 MIN_ESS = 400
 MIN_BFMI = 0.3
+MODE_GAP_SD = 3.0  # a chain whose median log density lies this many within-chain sds below the best chain's sits elsewhere
 
 
 class SamplingWarning(UserWarning):
@@ -28,6 +29,8 @@ class Diagnostics:
     min_bfmi: float
     draws: int
     chains: int
+    low_chains: tuple[int, ...] = ()  # chains stuck where the log density is clearly lower than in the best chain
+    low_chains_gap: float = 0.0  # how much lower (nats, median log density), for the stuck chain furthest below
 
     @property
     def problems(self) -> list[str]:
@@ -37,6 +40,12 @@ class Diagnostics:
             out.append(f"{self.divergences} divergent transitions: the posterior has regions NUTS cannot explore; reparametrize or tighten priors")
         if not self.max_rhat <= MAX_RHAT:
             out.append(f"R-hat {self.max_rhat:.3f} > {MAX_RHAT}: chains disagree; run longer or check for multimodality")
+        if self.low_chains:
+            out.append(
+                f"chain(s) {', '.join(map(str, self.low_chains))} sit where the log density is up to {self.low_chains_gap:.1f} nats lower than in "
+                "the best chain: a second, weaker mode (or chains not yet arrived), so the draws mix two posteriors; refit with "
+                "another random_seed, more tuning, or a parametrization without the second mode"
+            )
         if not self.min_ess_bulk >= MIN_ESS:
             out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS}: too few effective draws for reliable intervals")
         if not self.min_ess_tail >= MIN_ESS:
@@ -57,7 +66,7 @@ class Diagnostics:
         return head + "".join(f"\n  WARNING: {p}" for p in self.problems)
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "ok": self.ok, "problems": self.problems}
+        return {**self.__dict__, "low_chains": list(self.low_chains), "ok": self.ok, "problems": self.problems}
 
 
 def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:
@@ -74,7 +83,26 @@ def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:
         min_bfmi=float(np.min(az.bfmi(idata))),
         draws=post.sizes["draw"],
         chains=post.sizes["chain"],
+        **_low_chains(idata.sample_stats),
     )
+
+
+def _low_chains(stats) -> dict:
+    """Chains whose median log density (nutpie's ``logp``, PyMC's ``lp``) is ``MODE_GAP_SD`` within-chain sds below the best chain's.
+
+    >>> import xarray as xr
+    >>> lp = np.random.default_rng(0).normal(size=(4, 500)) - np.array([[0.0], [0.0], [20.0], [0.0]])
+    >>> _low_chains(xr.Dataset({"lp": (("chain", "draw"), lp)}))
+    {'low_chains': (2,), 'low_chains_gap': 19.8}
+    """
+    name = next((n for n in ("logp", "lp") if n in stats), None)
+    if name is None or stats.sizes["chain"] < 2:
+        return {}
+    lp = stats[name].values
+    medians, spread = np.median(lp, axis=1), float(np.median(np.std(lp, axis=1)))
+    gaps = medians.max() - medians
+    low = tuple(int(c) for c in np.flatnonzero(gaps > MODE_GAP_SD * max(spread, 1e-12)))
+    return {"low_chains": low, "low_chains_gap": round(float(gaps.max()), 1)} if low else {}
 
 
 def warn_if_bad(diagnostics: Diagnostics, what: str) -> None:

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
+from bayescale.diagnostics import diagnose
 
 NEW = pd.DataFrame({"N": [70e9, 1e9], "D": [1.4e12, 2e10]})
 COLUMNS = ["N", "D", "distance", "lower", "median", "upper", "law_lower", "law_median", "law_upper", "mean_lower", "mean_median", "mean_upper"]
@@ -19,6 +20,18 @@ def test_small_fit_is_clean_and_in_law_units(small_fit):
     assert 0.32 < table.loc["alpha", "median"] < 0.37
     assert 0.33 < table.loc["beta", "median"] < 0.39
     assert (table["lower"] < table["median"]).all() and (table["median"] < table["upper"]).all()
+    assert d.low_chains == ()
+
+
+def test_chains_stuck_in_a_weaker_mode_are_named(small_fit):
+    """Two chains shifted to a lower log density, as a second mode leaves them: the diagnostics name them."""
+    idata = small_fit.idata.copy()
+    stats = idata.sample_stats
+    shift = np.where(stats["chain"].values[:, None] >= 2, 25.0, 0.0)
+    idata.sample_stats = stats.assign(logp=stats["logp"] - shift)
+    d = diagnose(idata, small_fit.var_names)
+    assert d.low_chains == (2, 3) and 20 < d.low_chains_gap < 30 and not d.ok
+    assert any("chain(s) 2, 3 sit where the log density is up to" in p for p in d.problems)
 
 
 def test_predict_has_stable_columns_and_nested_intervals(small_fit):
