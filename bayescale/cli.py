@@ -76,7 +76,7 @@ def demo(
 
 @app.command()
 def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")] = None):
-    """List the law catalogue, or describe one law."""
+    """List the law catalogue (short citations), or describe one law (its full citation, equation, priors, references)."""
     from .laws import LawError, get_law, list_laws
 
     if name is None:
@@ -84,7 +84,7 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
         for column in ("name", "title", "inputs", "citation"):
             table.add_column(column)
         for law in map(get_law, list_laws()):
-            table.add_row(law.name, law.title, ", ".join(law.input_names), law.citation)
+            table.add_row(law.name, law.title, ", ".join(law.input_names), law.short_citation)
         console.print(table)
         return
     try:

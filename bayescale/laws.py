@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -181,6 +182,16 @@ class Law:
         """
         fn = {"numpy": self._numpy_fn, "pytensor": self._pytensor_fn}[backend]
         return fn(*(values[n] for n in self.input_names + self.param_names))
+
+    @property
+    def short_citation(self) -> str:
+        """The citation's authors, year, title and venue: up to its arXiv id, else up to its first parenthesis.
+
+        >>> get_law("chinchilla").short_citation
+        'Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, arXiv:2203.15556'
+        """
+        match = re.match(r"(.*?arXiv:\s?\d{4}\.\d{4,5})", self.citation)
+        return match.group(1) if match else self.citation.split(" (")[0]
 
     @property
     def latex(self) -> str:
