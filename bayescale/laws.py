@@ -114,10 +114,10 @@ class Law:
         from .model import LIKELIHOODS
         from .sampling import SAMPLERS
 
-        if self.likelihood is not None and self.likelihood not in LIKELIHOODS:
-            raise LawError(f"law {self.name!r}: unknown likelihood {self.likelihood!r}; use one of {LIKELIHOODS}")
-        if self.sampler is not None and self.sampler not in SAMPLERS:
-            raise LawError(f"law {self.name!r}: unknown sampler {self.sampler!r}; use one of {SAMPLERS}")
+        for option, known in (("likelihood", LIKELIHOODS), ("sampler", SAMPLERS)):
+            value = getattr(self, option)
+            if value is not None and value not in known:
+                raise LawError(f"law {self.name!r}: unknown {option} {value!r}; use one of {known}")
         if not self.inputs:
             raise LawError(f"law {self.name!r} declares no inputs")
         if not self.parameters:
@@ -215,10 +215,7 @@ class Law:
             "parameters": {k: {"meaning": v.meaning, "prior": v.prior.to_dict()} for k, v in self.parameters.items()},
             "references": {k: {"source": v.source, "values": dict(v.values)} for k, v in self.references.items()},
         }
-        if self.likelihood:
-            spec["likelihood"] = self.likelihood
-        if self.sampler:
-            spec["sampler"] = self.sampler
+        spec.update({k: v for k, v in (("likelihood", self.likelihood), ("sampler", self.sampler)) if v})
         if type(self) is not Law:
             spec["python"] = f"{type(self).__module__}:{type(self).__qualname__}"
         return spec

@@ -362,8 +362,7 @@ def _parameters(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> dic
         prior = law.parameters[name].prior
         pooled = name in spec.pool
         if name in centres and spec.level_per_group:
-            start = pm.Data(f"{name}_centre_start", _centre_start(spec, name, refs))
-            centre = pm.Deterministic(f"{name}_centre", start + pm.Flat(f"{name}_centre_offset"))
+            centre = _free_centre(spec, name, refs)
             _groups_around(spec, name, centres[name], centre, group)
             offsets = centres[name] - centre
         elif name in centres:
@@ -371,8 +370,7 @@ def _parameters(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> dic
             centre = pm.Deterministic(f"{name}_centre", centres[name] - mean_offset)
             offsets = mean_offset + deviations
         else:
-            start = pm.Data(f"{name}_centre_start", _centre_start(spec, name, refs))
-            centre = pm.Deterministic(f"{name}_centre", start + pm.Flat(f"{name}_centre_offset"))
+            centre = _free_centre(spec, name, refs)
             offsets = _group_offsets(spec, name, group) if pooled else 0.0
         log_pop = centre - _shift(spec, name, pop, refs)
         pm.Potential(f"{name}_prior", _prior_on_log_scale(prior, log_pop))
@@ -382,6 +380,12 @@ def _parameters(spec: ModelSpec, refs: dict[str, Any], group: str | None) -> dic
         else:
             values[name] = pm.Deterministic(name, pt.exp(log_pop))
     return values
+
+
+def _free_centre(spec: ModelSpec, name: str, refs: dict[str, Any]) -> Any:
+    """``P_centre``, the log of a pivoted coefficient's term at the data centre, sampled freely from its start."""
+    start = pm.Data(f"{name}_centre_start", _centre_start(spec, name, refs))
+    return pm.Deterministic(f"{name}_centre", start + pm.Flat(f"{name}_centre_offset"))
 
 
 def _mean_and_deviations(spec: ModelSpec, name: str, group: str) -> tuple[Any, Any]:

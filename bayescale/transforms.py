@@ -180,12 +180,9 @@ def multipower_inputs(step, lr) -> dict[str, np.ndarray]:
     drops = np.zeros((n, MULTIPOWER_BINS))
     etas = np.full((n, MULTIPOWER_BINS), peak)
     ages = np.tile(peak * 2.0 * 8.0 ** (np.arange(MULTIPOWER_BINS) - 0.5), (n, 1))
-    decreases = np.flatnonzero(drop > 0)
-    for i, t in enumerate((step - step[0]).astype(int)):
-        k = decreases[: np.searchsorted(decreases, t, side="right")]
+    for i, k, age in _earlier_decreases(step, eta, drop, end):
         if not k.size:
             continue
-        age = end[t] - end[k] + eta[k]
         b = np.searchsorted(edges, age, side="right")
         total = np.bincount(b, drop[k], MULTIPOWER_BINS)
         seen = total > 0
@@ -222,13 +219,18 @@ def multipower_loss_drop(step, lr, B: float, h: float, beta: float, gamma: float
     """
     step, eta, drop, end = _decreasing_schedule(step, lr)
     c = (2.0 ** (1.0 / beta) - 1.0) / h
-    decreases = np.flatnonzero(drop > 0)
     out = np.zeros(len(step))
-    for i, t in enumerate((step - step[0]).astype(int)):
-        k = decreases[: np.searchsorted(decreases, t, side="right")]
-        age = end[t] - end[k] + eta[k]
+    for i, k, age in _earlier_decreases(step, eta, drop, end):
         out[i] = B * np.sum(drop[k] * (1.0 - (c * age * (eta[k] / MULTIPOWER_ETA_REF) ** -gamma + 1.0) ** -beta))
     return out
+
+
+def _earlier_decreases(step, eta, drop, end):
+    """For each logged step ``i``: the steps ``k`` up to it where the rate decreased, and the area ``S_k(t)`` since each."""
+    decreases = np.flatnonzero(drop > 0)
+    for i, t in enumerate((step - step[0]).astype(int)):
+        k = decreases[: np.searchsorted(decreases, t, side="right")]
+        yield i, k, end[t] - end[k] + eta[k]
 
 
 def _decreasing_schedule(step, lr) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ import pandas as pd
 
 import bayescale as bs
 from bayescale.transforms import add_multipower_inputs, multipower_loss_drop
-from catalogue_real import WARMUP_AREA, cosine_fitted, most_compute_held_out, multipower  # the same splits
+from catalogue_real import WARMUP_AREA, cosine_fitted, fit_row, most_compute_held_out, multipower  # the same splits
 
 THIN = 8  # fit the middle one of every 8 logged steps of the cosine curves: their residuals are correlated along a curve
 # longer warmup and chains (multi-power: L0 and alpha trade off along a long ridge; loss-to-loss: for the code and math
@@ -90,13 +90,6 @@ CASES = [
 ]
 
 
-def relative_errors(result: bs.Fit, new: pd.DataFrame) -> np.ndarray:
-    """Relative error of the posterior-median mean (``Fit.predict``) on ``new`` rows."""
-    predicted = result.predict(new, random_seed=1)["mean_median"].to_numpy()
-    observed = new[result.law.target].to_numpy(float)
-    return np.abs(predicted - observed) / observed
-
-
 def run_case(law: str, data: str, load: Callable[[], pd.DataFrame], split: Callable[[pd.DataFrame], pd.Series]) -> tuple[dict, bs.Fit, pd.DataFrame]:
     runs = load()
     fitted = split(runs)
@@ -105,21 +98,7 @@ def run_case(law: str, data: str, load: Callable[[], pd.DataFrame], split: Calla
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.SamplingWarning)
         result = bs.fit(law, runs[fitted], random_seed=1, **SETTINGS.get(law, {}))
-    seconds = time.perf_counter() - start
-    error = relative_errors(result, held_out)
-    d = result.diagnostics
-    row = {
-        "law": law,
-        "data": data,
-        "runs fitted": int(fitted.sum()),
-        "runs held out": len(held_out),
-        "fit s": round(seconds, 1),
-        "divergences": d.divergences,
-        "max R-hat": round(d.max_rhat, 4),
-        "held-out median rel. error": round(float(np.median(error)), 4),
-        "held-out max rel. error": round(float(error.max()), 4),
-    }
-    return row, result, runs
+    return fit_row(law, data, result, time.perf_counter() - start, runs, fitted, held_out), result, runs
 
 
 def binning_error(result: bs.Fit, curves: pd.DataFrame) -> pd.DataFrame:
