@@ -1,53 +1,98 @@
-"""bayescale: neural scaling laws as Bayesian models, with honest uncertainty."""
+"""bayescale: neural scaling laws as Bayesian models, with honest uncertainty.
+
+The public names below load on first use, so ``import bayescale`` (and the command line's ``--help`` and
+``laws``) stay fast and import neither PyMC nor ArviZ until a fit or a saved fit needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
 
 __version__ = "0.1.0"
 
-from .backtest import Backtest, backtest
-from .compare import ComparisonError, Extrapolation, average_predictions, compare, pareto_k, validate_extrapolation
-from .data import DataError
-from .datasets import data_dir, list_datasets, load_dataset
-from .diagnostics import Diagnostics, SamplingWarning
-from .extrapolation import Calibration, ExtrapolationWarning
-from .fit import Fit, fit
-from .laws import Law, LawError, get_law, law_from_formula, list_laws
-from .planning import Crossover, Plan, crossover, isoflop, plan
-from .priors import Prior
-from .report import report
-from .simulate import simulate
-from .storage import FitFileError, load
+_HOMES = {  # each public name and the module that defines it
+    "Backtest": "backtest",
+    "backtest": "backtest",
+    "Calibration": "extrapolation",
+    "calibrate": "calibration",
+    "ComparisonError": "errors",
+    "Extrapolation": "compare",
+    "average_predictions": "compare",
+    "compare": "compare",
+    "pareto_k": "compare",
+    "validate_extrapolation": "compare",
+    "ArgumentError": "errors",
+    "BayescaleError": "errors",
+    "BayescaleWarning": "errors",
+    "DataError": "errors",
+    "DatasetError": "errors",
+    "ExtrapolationWarning": "errors",
+    "FitFileError": "errors",
+    "FormulaError": "errors",
+    "LawError": "errors",
+    "MissingFileError": "errors",
+    "ModelError": "errors",
+    "OverwriteError": "errors",
+    "PlanError": "errors",
+    "SamplingWarning": "errors",
+    "UntrustedCodeError": "errors",
+    "data_dir": "datasets",
+    "list_datasets": "datasets",
+    "load_dataset": "datasets",
+    "Diagnostics": "diagnostics",
+    "Fit": "fit",
+    "load": "fit",
+    "fit": "fitting",
+    "Law": "laws",
+    "get_law": "laws",
+    "law_from_formula": "laws",
+    "list_laws": "laws",
+    "Likelihood": "likelihoods",
+    "get_likelihood": "likelihoods",
+    "Crossover": "planning",
+    "Plan": "planning",
+    "crossover": "planning",
+    "isoflop": "planning",
+    "plan": "planning",
+    "plot_frontier": "planning",
+    "plot_isoflop": "planning",
+    "plot_fit": "plots",
+    "Prior": "priors",
+    "report": "report",
+    "simulate": "simulate",
+    "LeaveLargestOut": "validation",
+    "LeaveOneGroupOut": "validation",
+    "RollingOrigins": "validation",
+    "Thresholds": "validation",
+    "refit_and_score": "validation",
+}
+__all__ = sorted(_HOMES)
 
-__all__ = [
-    "Backtest",
-    "Calibration",
-    "ComparisonError",
-    "Crossover",
-    "DataError",
-    "Extrapolation",
-    "ExtrapolationWarning",
-    "Diagnostics",
-    "Fit",
-    "FitFileError",
-    "Law",
-    "LawError",
-    "Plan",
-    "Prior",
-    "SamplingWarning",
-    "average_predictions",
-    "backtest",
-    "compare",
-    "crossover",
-    "data_dir",
-    "fit",
-    "get_law",
-    "isoflop",
-    "law_from_formula",
-    "list_datasets",
-    "list_laws",
-    "load",
-    "load_dataset",
-    "pareto_k",
-    "plan",
-    "report",
-    "simulate",
-    "validate_extrapolation",
-]
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+class _Package(types.ModuleType):
+    """The package module, keeping its public functions ``fit``, ``compare``, ``backtest``, ``report`` and
+    ``simulate`` when their same-named submodules load (those stay importable by path, e.g.
+    ``from bayescale.simulate import isoflop_design``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _HOMES:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

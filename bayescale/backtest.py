@@ -9,17 +9,19 @@ runs (×2, ×5, ×10, ×20 in ``by``) and as a calibration curve (nominal vs obs
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from .diagnostics import SamplingWarning
-from .extrapolation import default_by, scales
-from .fit import SETTINGS, Fit, fit_spec, model_spec
+from .calibration import calibrate
+from .errors import ArgumentError
+from .fit import Fit, model_spec
 from .scoring import CI_PROBS, score_fit, summarize_scores
+from .validation import Split, Thresholds, ordering, refit_and_score
 
 METHODS = {"plain": False, "calibrated": True}
 RATIO_BINS = (1.0, 2.0, 5.0, 10.0, 20.0, np.inf)
@@ -53,14 +55,10 @@ class Backtest:
         curve = {level: (distance_from_centre <= level / 2).groupby(self.runs["method"], sort=False).mean() for level in NOMINAL}
         return pd.DataFrame(curve).rename_axis(columns="nominal")
 
-    def plot(self, path: str | None = None):
+    def plot(self, path: str | None = None) -> Figure:
         """Calibration plot (nominal vs observed coverage) and 90% coverage by distance, per method."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+        fig = Figure(figsize=(10, 4.2))
+        left, right = fig.subplots(1, 2)
         curve, binned = self.calibration_curve(), self.by_distance()
         for method in curve.index:
             left.plot(NOMINAL, curve.loc[method], "o-", label=method)
@@ -74,22 +72,7 @@ class Backtest:
         fig.tight_layout()
         if path:
             fig.savefig(path, dpi=120)
-            plt.close(fig)
         return fig
-
-
-def thresholds_for(scale: pd.Series, folds: int, span: tuple[float, float]) -> list[float]:
-    """``folds`` thresholds placed evenly in log ``scale`` between the fractions ``span`` of its log range.
-
-    >>> thresholds_for(pd.Series([1e18, 1e22]), 3, (0.5, 0.75))
-    [1e+20, 3.1622776601683794e+20, 1e+21]
-    """
-    if folds < 1:
-        raise ValueError(f"folds must be a positive number of thresholds, got {folds}")
-    if not 0 < span[0] <= span[1] < 1:
-        raise ValueError(f"span must be two fractions 0 < low <= high < 1 of the log range, got {span}")
-    low, high = np.log10(scale.min()), np.log10(scale.max())
-    return [float(10 ** (low + f * (high - low))) for f in np.linspace(span[0], span[1], folds)]
 
 
 def backtest(
@@ -126,29 +109,24 @@ def backtest(
         spec, runs, settings = law.spec, law.runs if runs is None else runs, {**law.settings, **settings}
     else:
         if runs is None:
-            raise ValueError("give the runs to backtest on: backtest(law, runs, ...)")
+            raise ArgumentError("give the runs to backtest on: backtest(law, runs, ...)")
         spec = model_spec(law, priors=priors, pool=pool, likelihood=likelihood, centered=centered)
-    settings = {**SETTINGS, "random_seed": random_seed, **settings}
-    inputs = spec.law.input_names
     table = spec.prepare_runs(runs, columns=columns)
-    by = by or default_by(inputs)
-    scale = scales(table, inputs)
-    if by not in scale:
-        raise ValueError(f"cannot order runs by {by!r}: law {spec.law.name!r} has inputs {inputs} (and C when it has N and D)")
-    cuts = [float(t) for t in thresholds] if thresholds is not None else thresholds_for(scale[by], folds, span)
-    parts, fits = [], []
-    for fold, threshold in enumerate(cuts):
-        train = (scale[by] <= threshold).to_numpy()
-        if train.all():
-            raise ValueError(f"fold {fold}: no run has {by} above {threshold:.4g}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SamplingWarning)  # reported per fold in the runs table
-            fitted = fit_spec(spec, table[train], **settings)
-            fitted.calibrate(random_seed=random_seed)
-        fits.append(fitted)
-        largest = scale[by][train].max()
-        for method, extrapolation in METHODS.items():
-            scores = score_fit(fitted, table[~train], ci_probs, random_seed, extrapolation)
-            parts.append(scores.assign(method=method, fold=fold, threshold=threshold, ratio=scale[by][~train].to_numpy() / largest,
-                                       distance=fitted.distance(scores), divergences=fitted.diagnostics.divergences))
-    return Backtest(spec.law.name, by, cuts, pd.concat(parts, ignore_index=True), fits)
+    inputs = spec.law.input_names
+    by, scale = ordering(table, inputs, by)
+    cuts = Thresholds(tuple(float(t) for t in thresholds), by) if thresholds is not None else Thresholds.spread(scale, folds, span, by)
+    score = partial(_score_fold, ci_probs=ci_probs, random_seed=random_seed, scale=scale)
+    results = refit_and_score(spec, table, cuts.splits(table, inputs), score, settings, random_seed)
+    return Backtest(spec.law.name, by, list(cuts.values), pd.concat([r.score[1] for r in results], ignore_index=True), [r.score[0] for r in results])
+
+
+def _score_fold(fitted: Fit, held_out: pd.DataFrame, split: Split, ci_probs, random_seed, scale: pd.Series) -> tuple[Fit, pd.DataFrame]:
+    """One fold: the fit calibrated on its own runs only, and its scores of the held-out runs, plain and calibrated."""
+    fitted = calibrate(fitted)
+    largest = scale[split.train].max()
+    parts = []
+    for method, extrapolation in METHODS.items():
+        scores = score_fit(fitted, held_out, ci_probs, random_seed, extrapolation)
+        parts.append(scores.assign(method=method, fold=split.index, threshold=split.threshold, ratio=scale[split.test].to_numpy() / largest,
+                                   distance=fitted.distance(scores), divergences=fitted.diagnostics.divergences))
+    return fitted, pd.concat(parts, ignore_index=True)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from .errors import BayescaleError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+USER_ERRORS = (BayescaleError, ValueError, FileNotFoundError, FileExistsError)  # reported as one line, exit code 2
 
 app = typer.Typer(help="Neural scaling laws as Bayesian models, with honest uncertainty.", no_args_is_help=True, add_completion=False)
 # no console markup: law texts, units and pooled names ("E[web]") hold square brackets that rich would read as tags
@@ -77,7 +83,7 @@ def demo(
 @app.command()
 def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")] = None):
     """List the law catalogue (short citations), or describe one law (its full citation, equation, priors, references)."""
-    from .laws import LawError, get_law, list_laws
+    from .laws import get_law, list_laws
 
     if name is None:
         table = Table(title="scaling-law catalogue")
@@ -89,8 +95,13 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
         return
     try:
         law = get_law(name)
-    except LawError as err:
+    except USER_ERRORS as err:
         _fail(str(err))
+    _describe(law)
+
+
+def _describe(law) -> None:
+    """A law's citation, equation, defaults, inputs, every resolved prior and its references."""
     console.print(f"{law.name}: {law.title}\n{law.citation}\n\n  {law.target} = {law.formula}\n  LaTeX: {law.latex}\n"
                   f"  likelihood: {law.likelihood or 'studentt'}; sampler: {law.sampler or 'nutpie'}\n")
     for key, inp in law.inputs.items():
@@ -104,8 +115,9 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
 
 @app.command("fit")
 def fit_command(
-    law: Annotated[str, typer.Option(help="catalogue name of the law")],
     out: Annotated[Path, typer.Option(help="netCDF file to write the fit to")],
+    law: Annotated[Optional[str], typer.Option(help="a catalogue law by name, or a law file (.toml)")] = None,
+    formula: Annotated[Optional[str], typer.Option(help='a law as a formula, e.g. "E + A / N**alpha"; parameters get default priors')] = None,
     data: Annotated[Optional[Path], typer.Option(help="runs as .csv or .parquet")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="a public data set by name instead of --data")] = None,
     columns: Annotated[str, typer.Option(help="rename columns: yours=N,other=loss")] = "",
@@ -113,17 +125,21 @@ def fit_command(
     prior: Annotated[str, typer.Option(help='JSON of prior overrides: {"alpha": {"dist": "LogNormal", "mu": -1, "sigma": 0.3}}')] = "",
     likelihood: Annotated[Optional[str], typer.Option(help="studentt, normal or beta (a target in (0, 1)); default: the law's own, else studentt")] = None,
     sampler: Annotated[Optional[str], typer.Option(help="nutpie or pymc; default: the law's own, else nutpie")] = None,
-    chains: int = 4,
-    draws: int = 1000,
-    tune: int = 1000,
+    chains: Annotated[Optional[int], typer.Option(help="chains (default: the law's own, else 4)")] = None,
+    draws: Annotated[Optional[int], typer.Option(help="draws per chain (default: the law's own, else 1000)")] = None,
+    tune: Annotated[Optional[int], typer.Option(help="tuning steps per chain (default: the law's own, else 1000)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    calibrate: Annotated[Optional[bool], typer.Option("--calibrate/--no-calibrate", help="learn the law's error beyond the runs (default: where the runs allow)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace --out if it exists")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON report instead of tables")] = False,
 ):
-    """Fit a law to runs with NUTS and save the posterior."""
+    """Fit a law to runs with NUTS (its extrapolation error learned too) and save the posterior."""
     from . import datasets
-    from .fit import fit
+    from .fitting import fit
+    from .laws import get_law, law_from_formula
 
+    if (law is None) == (formula is None):
+        _fail("give exactly one of --law NAME_OR_FILE or --formula TEXT")
     if (data is None) == (dataset is None):
         _fail("give exactly one of --data FILE or --dataset NAME")
     if out.exists() and not overwrite:
@@ -133,21 +149,26 @@ def fit_command(
     except json.JSONDecodeError as err:
         _fail(f"--prior is not valid JSON: {err}")
     try:
+        chosen = get_law(law) if law is not None else law_from_formula(formula, name="formula")
+        if formula is not None and not as_json:
+            console.print(repr(chosen))
         runs = datasets.load_dataset(dataset) if dataset else data
-        result = fit(law, runs, priors=priors, pool=_parse_pairs(pool, "--pool"), likelihood=likelihood,
+        result = fit(chosen, runs, priors=priors, pool=_parse_pairs(pool, "--pool"), likelihood=likelihood,
                      columns=_parse_pairs(columns, "--columns"), sampler=sampler, chains=chains, draws=draws,
-                     tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty())
-    except (ValueError, FileNotFoundError) as err:
+                     tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty(), calibrate=calibrate)
+        result.save(out, overwrite=overwrite)
+    except USER_ERRORS as err:
         _fail(str(err))
-    result.save(out, overwrite=overwrite)
     summary = result.summary()
     if as_json:
         report = {"law": result.law.name, "runs": len(result.runs), "out": str(out), "diagnostics": result.diagnostics.to_dict(),
-                  "timings": result.timings, "summary": summary.to_dict(orient="index")}
+                  "timings": result.timings, "summary": summary.to_dict(orient="index"),
+                  "calibration": result.calibration.to_dict() if result.calibration else None}
         print(json.dumps(report, indent=2, default=float))
         return
     console.print(str(result.diagnostics))
     console.print(_table(summary, f"{result.law.name}: posterior (law units), 90% central intervals"))
+    console.print(str(result.calibration) if result.calibration else "no calibration: predictions beyond the fitted runs carry no law's error")
     console.print(f"saved {out}")
 
 
@@ -158,20 +179,23 @@ def predict(
     data: Annotated[Optional[Path], typer.Option(help="runs to predict, .csv or .parquet")] = None,
     ci: Annotated[float, typer.Option(help="central interval probability")] = 0.9,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = 0,
+    trust_python: Annotated[bool, typer.Option(help="allow a fit of a Python law class to import its module")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
 ):
-    """Predict the loss of new runs with intervals from a saved fit."""
+    """Predict the loss of new runs with intervals from a saved fit (no sampling: the same seed gives the same numbers)."""
+    import pandas as pd
+
     from .data import read_table
-    from .storage import load
+    from .fit import load
 
     if not at and data is None:
         _fail("give --at N=...,D=... or --data FILE")
     try:
-        result = load(fit_file)
+        result = load(fit_file, trust_python=trust_python)
         rows = [_parse_pairs(text, "--at") for text in at or []]
         table = read_table(data) if data is not None else pd.DataFrame(rows)
         prediction = result.predict(table, ci_prob=ci, random_seed=seed)
-    except (ValueError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         _fail(str(err))
     if as_json:
         print(prediction.to_json(orient="records"))
@@ -183,7 +207,7 @@ def predict(
 def compare_command(
     fit_files: Annotated[list[Path], typer.Argument(help="two or more fits saved by `bayescale fit`, of the same runs")],
     cv: Annotated[str, typer.Option(help="loo (PSIS-LOO) or largest (refit on the smaller runs, score the largest)")] = "loo",
-    by: Annotated[str, typer.Option(help="with --cv largest: order runs by N, D or C")] = "C",
+    by: Annotated[Optional[str], typer.Option(help="with --cv largest: order runs by N, D or C (default C where derivable)")] = None,
     holdout: Annotated[float, typer.Option(help="with --cv largest: fraction of the largest runs to hold out")] = 0.2,
     reloo: Annotated[bool, typer.Option(help="score runs with Pareto k > 0.7 by exact refits")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
@@ -193,12 +217,12 @@ def compare_command(
 
     try:
         table = compare(_load_fits(fit_files), cv=cv, reloo=reloo, by=by, holdout=holdout)
-    except (ValueError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         _fail(str(err))
     if as_json:
         print(table.to_json(orient="index", indent=2))
         return
-    title = "PSIS-LOO, best first" if cv == "loo" else f"extrapolation to the largest {holdout:.0%} of runs by {by}, best first"
+    title = "PSIS-LOO, best first" if cv == "loo" else f"extrapolation to the largest {holdout:.0%} of runs by {by or 'compute'}, best first"
     console.print(_table(table, title))
 
 
@@ -206,7 +230,7 @@ def compare_command(
 def report_command(
     fit_files: Annotated[list[Path], typer.Argument(help="two or more fits saved by `bayescale fit`, of the same runs")],
     out: Annotated[Path, typer.Option("-o", "--out", help="report file, .html (self-contained) or .md")],
-    by: Annotated[str, typer.Option(help="order runs by N, D or C for the extrapolation check")] = "C",
+    by: Annotated[Optional[str], typer.Option(help="order runs by N, D or C for the extrapolation check (default C where derivable)")] = None,
     holdout: Annotated[float, typer.Option(help="fraction of the largest runs to hold out")] = 0.2,
     reloo: Annotated[bool, typer.Option(help="score runs with Pareto k > 0.7 by exact refits")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace --out if it exists")] = False,
@@ -216,31 +240,34 @@ def report_command(
 
     try:
         path = report(_load_fits(fit_files), out, by=by, holdout=holdout, reloo=reloo, overwrite=overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except USER_ERRORS as err:
         _fail(str(err))
     console.print(f"report: {path}")
 
 
 def _load_fits(paths: list[Path]) -> dict:
     """Saved fits keyed by file stem (law names may repeat across files)."""
-    from .storage import load
+    from .fit import load
 
     stems = [p.stem for p in paths]
     if len(set(stems)) < len(stems):
         _fail(f"fit files must have distinct names, got {stems}")
-    return {p.stem: load(p) for p in paths}
+    try:
+        return {p.stem: load(p) for p in paths}
+    except USER_ERRORS as err:
+        _fail(str(err))
 
 
 @app.command("backtest")
 def backtest_command(
-    law: Annotated[str, typer.Option(help="catalogue name of the law")],
+    law: Annotated[str, typer.Option(help="a catalogue law by name, or a law file (.toml)")],
     data: Annotated[Optional[Path], typer.Option(help="runs as .csv or .parquet")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="a public data set by name instead of --data")] = None,
     pool: Annotated[str, typer.Option(help="pool parameters over a group column: E=dataset")] = "",
     by: Annotated[Optional[str], typer.Option(help="order runs by N, D or C (default C where derivable)")] = None,
     folds: Annotated[int, typer.Option(help="number of thresholds")] = 3,
     threshold: Annotated[Optional[list[float]], typer.Option(help="a fold's largest fitted value of --by (repeatable; replaces --folds)")] = None,
-    draws: int = 1000,
+    draws: Annotated[Optional[int], typer.Option(help="draws per chain (default: the law's own, else 1000)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     figure: Annotated[Optional[Path], typer.Option(help="calibration figure to write (PNG)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
@@ -254,7 +281,7 @@ def backtest_command(
     try:
         runs = datasets.load_dataset(dataset) if dataset else data
         result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, thresholds=threshold, draws=draws, random_seed=seed)
-    except (ValueError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         _fail(str(err))
     if figure:
         result.plot(str(figure))
@@ -280,8 +307,8 @@ def plan_command(
     """Compute-optimal N, D and loss for a budget (or the cheapest budget for a target loss), with intervals."""
     import numpy as np
 
+    from .fit import load
     from .planning import plan, plot_frontier
-    from .storage import load
 
     if bool(flops) == bool(target_loss):
         _fail("give exactly one of --flops or --target-loss")
@@ -293,7 +320,7 @@ def plan_command(
         if len(marks):
             span = np.geomspace(min(marks) / 100, max(marks) * 10, 25)
             plot_frontier(plan(result, span, inference_tokens=inference_tokens, ci_prob=ci), path=str(figure), mark=marks)
-    except (ValueError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         _fail(str(err))
     summary = planned.summary.reset_index()
     reach = {} if planned.p_reach is None else {str(k): v for k, v in planned.p_reach.items()}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import arviz as az
@@ -22,16 +23,15 @@ import pandas as pd
 import xarray as xr
 
 from .data import DERIVATIONS, read_table
-from .diagnostics import SamplingWarning
+from .errors import ArgumentError, ComparisonError, SamplingWarning
 from .fit import Fit, central_probs
+from .scales import default_by
+from .calibration import calibrate
 from .scoring import CI_PROBS, holdout_loglik, score_fit, summarize_scores
+from .validation import LeaveLargestOut, Split, refit_and_score
 
 K_THRESHOLD = 0.7
 CV = ("loo", "largest")
-
-
-class ComparisonError(ValueError):
-    """Fits that cannot be compared (too few, different data, no log likelihood)."""
 
 
 def named_fits(fits: Mapping[str, Fit] | list[Fit], minimum: int = 2) -> dict[str, Fit]:
@@ -61,7 +61,7 @@ def _check_same_runs(fits: dict[str, Fit]) -> None:
     for name, fit in others:
         if fit.law.target != target:
             raise ComparisonError(f"fit {name!r} models {fit.law.target!r} but {first!r} models {target!r}; compare fits of one target")
-        if fit.spec.log_target != reference.spec.log_target:
+        if fit.spec.family.scale != reference.spec.family.scale:
             raise ComparisonError(
                 f"fit {name!r} has a {fit.spec.likelihood} likelihood and {first!r} a {reference.spec.likelihood} one: their log "
                 "likelihoods are densities of the target and of its log, which LOO cannot compare; refit one of them"
@@ -146,7 +146,7 @@ def compare(
     cv: str = "loo",
     *,
     reloo: bool = False,
-    by: str = "C",
+    by: str | None = None,
     holdout: float = 0.2,
     random_seed: int | None = 0,
 ) -> pd.DataFrame:
@@ -155,11 +155,11 @@ def compare(
     ``cv="loo"``: PSIS-LOO — ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff`` and its ``dse``, stacking
     ``weight`` and ``pseudo_bma_weight``, ``bad_k`` (runs with Pareto k > 0.7; see :func:`pareto_k`),
     ``refitted`` (of those, scored exactly when ``reloo``) and ``warning``.
-    ``cv="largest"``: refit on the runs whose ``by`` is below its ``1 - holdout`` quantile and score the
-    rest; see :func:`validate_extrapolation`.
+    ``cv="largest"``: refit on the runs whose ``by`` (default compute where the runs give it, else the first
+    law's first input) is below its ``1 - holdout`` quantile and score the rest; see :func:`validate_extrapolation`.
     """
     if cv not in CV:
-        raise ValueError(f"unknown cv {cv!r}; use 'loo' (PSIS-LOO) or 'largest' (refit on smaller runs, score the largest)")
+        raise ArgumentError(f"unknown cv {cv!r}; use 'loo' (PSIS-LOO) or 'largest' (refit on smaller runs, score the largest)")
     fits = named_fits(fits)
     if cv == "largest":
         return validate_extrapolation(fits, by=by, holdout=holdout, random_seed=random_seed).table
@@ -195,56 +195,49 @@ class Extrapolation:
         return "\n".join(lines)
 
 
-def split_largest(scale: pd.Series, holdout: float) -> tuple[float, np.ndarray]:
-    """Threshold at the ``1 - holdout`` quantile of ``scale``; the mask of runs above it.
-
-    >>> split_largest(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0]), 0.4)[1].tolist()
-    [False, False, False, True, True]
-    """
-    if not 0 < holdout < 1:
-        raise ValueError(f"holdout is the fraction of runs to hold out, between 0 and 1; got {holdout}")
-    threshold = float(np.quantile(scale, 1 - holdout))
-    held_out = scale.to_numpy() > threshold
-    if not held_out.any():
-        raise ValueError(f"no run has {scale.name} above {threshold:.4g} (the {1 - holdout:.0%} quantile); raise holdout")
-    return threshold, held_out
-
-
 def validate_extrapolation(
     fits: Mapping[str, Fit] | list[Fit] | Fit,
-    by: str = "C",
+    by: str | None = None,
     holdout: float = 0.2,
     ci_probs=CI_PROBS,
     random_seed: int | None = 0,
     extrapolation: bool = False,
 ) -> Extrapolation:
-    """Refit each law on the runs with the smallest ``by`` (N, D or C) and score the largest ``holdout`` fraction.
+    """Refit each law on the runs with the smallest ``by`` and score the largest ``holdout`` fraction.
 
-    The table (best first by held-out ``elpd``) has ``elpd``, ``elpd_diff`` and its ``dse``, ``crps``,
-    ``coverage_50``/``coverage_90`` with median ``width_50``/``width_90`` relative to the prediction,
+    ``by`` is a size column of the runs (N, D, C, ...), by default compute where the runs give it, else the first
+    law's first input. The table (best first by held-out ``elpd``) has ``elpd``, ``elpd_diff`` and its ``dse``,
+    ``crps``, ``coverage_50``/``coverage_90`` with median ``width_50``/``width_90`` relative to the prediction,
     ``median_rel_error``, and the refits' ``divergences`` and ``max_rhat``. The laws' own posteriors are scored
-    unless ``extrapolation`` is True, which adds each refit's learned extrapolation error (see :meth:`Fit.calibrate`).
+    unless ``extrapolation`` is True, which adds each refit's learned extrapolation error (see
+    :func:`bayescale.calibrate`).
     """
     fits = named_fits(fits, minimum=1)
     scales = run_scales(fits)
+    by = by or default_by([c for f in fits.values() for c in f.law.input_names if c in scales] or list(scales.columns))
     if by not in scales:
-        raise ValueError(f"cannot order runs by {by!r}: the fits' runs have {list(scales.columns)}, and {by!r} cannot be derived from them")
-    threshold, held_out = split_largest(scales[by], holdout)
+        raise ArgumentError(f"cannot order runs by {by!r}: the fits' runs have {list(scales.columns)}, and {by!r} cannot be derived from them")
+    split, = LeaveLargestOut(holdout, by).splits(scales, [by])
+    score = partial(_score_held_out, ci_probs=ci_probs, random_seed=random_seed, extrapolation=extrapolation)
     scores, refits, rows = {}, {}, {}
     for name, fit in fits.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SamplingWarning)  # reported in the table instead
-            refits[name] = fit.refit(fit.runs[~held_out])
-        per_run = score_fit(refits[name], fit.runs[held_out], ci_probs, random_seed, extrapolation)
-        scores[name] = per_run.assign(**{by: scales[by].to_numpy()[held_out]})
-        d = refits[name].diagnostics
-        rows[name] = pd.concat([summarize_scores(per_run), pd.Series({"divergences": d.divergences, "max_rhat": d.max_rhat})])
+        result, = refit_and_score(fit.spec, fit.runs, [split], score, fit.settings, random_seed)
+        refits[name] = result.fit
+        scores[name] = result.score.assign(**{by: scales[by].to_numpy()[split.test]})
+        d = result.fit.diagnostics
+        rows[name] = pd.concat([summarize_scores(result.score), pd.Series({"divergences": d.divergences, "max_rhat": d.max_rhat})])
     table = pd.DataFrame(rows).T.sort_values("elpd", ascending=False)
     best = scores[table.index[0]]["lpd"].to_numpy()
     table.insert(1, "elpd_diff", table["elpd"].iloc[0] - table["elpd"])
     table.insert(2, "dse", [np.sqrt(len(best) * np.var(best - scores[name]["lpd"].to_numpy())) for name in table.index])
     table.insert(0, "rank", np.arange(len(table)))
-    return Extrapolation(by, threshold, table.astype({"rank": int, "n": int, "divergences": int}), scores, refits, held_out)
+    return Extrapolation(by, split.threshold, table.astype({"rank": int, "n": int, "divergences": int}), scores, refits, split.test)
+
+
+def _score_held_out(refit: Fit, held_out: pd.DataFrame, split: Split, ci_probs, random_seed, extrapolation: bool) -> pd.DataFrame:
+    if extrapolation:
+        refit = calibrate(refit)
+    return score_fit(refit, held_out, ci_probs, random_seed, extrapolation)
 
 
 def average_predictions(
@@ -266,7 +259,7 @@ def average_predictions(
     weights = dict(weights) if weights is not None else compare(fits)["weight"].to_dict()
     unknown = set(weights) - set(fits)
     if unknown or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        raise ValueError(f"weights must be non-negative numbers for the fits {sorted(fits)}, not all zero; got {weights}")
+        raise ArgumentError(f"weights must be non-negative numbers for the fits {sorted(fits)}, not all zero; got {weights}")
     table = read_table(new)
     draws = {"": [], "mean_": []}
     per_draw = []
@@ -274,9 +267,9 @@ def average_predictions(
         if weight <= 0:
             continue
         _, predictive = fits[name].sample_predictive(table, random_seed, extrapolation)
-        draws[""].append(predictive["new_run"])
-        draws["mean_"].append(predictive["law"])
-        per_draw.append(np.full(len(predictive["law"]), weight / len(predictive["law"])))
+        draws[""].append(predictive.new_run)
+        draws["mean_"].append(predictive.law)
+        per_draw.append(np.full(len(predictive.law), weight / len(predictive.law)))
     per_draw = np.concatenate(per_draw)
     for prefix, parts in draws.items():
         q = np.quantile(np.concatenate(parts), quantiles, axis=0, weights=per_draw[:, None] * np.ones(len(table)), method="inverted_cdf")

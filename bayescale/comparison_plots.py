@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .compare import K_THRESHOLD, Extrapolation  # noqa: E402
+from .compare import K_THRESHOLD, Extrapolation
 
 
 def _panels(count: int, height: float = 3.6):
-    fig, axes = plt.subplots(1, count, figsize=(4.2 * count, height), squeeze=False, sharey=True)
+    fig = Figure(figsize=(4.2 * count, height))
+    axes = fig.subplots(1, count, squeeze=False, sharey=True)
     return fig, axes[0]
 
 
@@ -21,7 +19,7 @@ def _by_group(fit) -> list[tuple[str, np.ndarray]]:
     group = fit.spec.group
     if not group:
         return [("runs", np.ones(len(fit.runs), bool))]
-    return [(level, (fit.runs[group] == level).to_numpy()) for level in fit.levels]
+    return [(name, (fit.runs[group] == name).to_numpy()) for name in fit.groups]
 
 
 def plot_fits(fits: dict, predictions: dict[str, pd.DataFrame], scale: pd.Series, ci_prob: float):
@@ -29,9 +27,9 @@ def plot_fits(fits: dict, predictions: dict[str, pd.DataFrame], scale: pd.Series
     fig, axes = _panels(len(fits))
     for ax, (name, fit) in zip(axes, fits.items()):
         pred = predictions[name]
-        for level, mask in _by_group(fit):
+        for group, mask in _by_group(fit):
             x = scale.to_numpy()[mask]
-            points = ax.scatter(x, fit.runs[fit.law.target].to_numpy()[mask], s=9, alpha=0.7, label=level)
+            points = ax.scatter(x, fit.runs[fit.law.target].to_numpy()[mask], s=9, alpha=0.7, label=group)
             order = np.argsort(x)
             ax.vlines(x[order], pred["lower"].to_numpy()[mask][order], pred["upper"].to_numpy()[mask][order],
                       color=points.get_facecolor()[0], alpha=0.25, lw=2)
@@ -48,8 +46,8 @@ def plot_residuals(fits: dict, predictions: dict[str, pd.DataFrame], scale: pd.S
     fig, axes = _panels(len(fits))
     for ax, (name, fit) in zip(axes, fits.items()):
         residual = np.log(fit.runs[fit.law.target].to_numpy() / predictions[name]["median"].to_numpy())
-        for level, mask in _by_group(fit):
-            ax.scatter(scale.to_numpy()[mask], residual[mask], s=9, alpha=0.7, label=level)
+        for group, mask in _by_group(fit):
+            ax.scatter(scale.to_numpy()[mask], residual[mask], s=9, alpha=0.7, label=group)
         ax.axhline(0, color="k", lw=0.8)
         ax.set(xscale="log", title=name, xlabel=scale.name)
     axes[0].set_ylabel("log(observed / predicted median)")

@@ -5,8 +5,9 @@ Columns use the papers' symbols: ``N`` (parameters), ``D`` (training tokens),
 ``columns={"params": "N"}``. When a law needs one of N, D, C and the table has
 the other two, it is derived from ``C = 6 N D``. Inputs must be positive unless
 their domain is ``"nonnegative"`` (``domains=law.domains``); the target must be
-positive, or strictly between 0 and 1 where its domain is ``"unit"`` (a beta likelihood's
-error rate or accuracy). Every error names the column, the row and the offending value.
+positive, strictly between 0 and 1 where its domain is ``"unit"`` (a beta likelihood's error rate or
+accuracy), or any finite number where it is ``"real"`` (a Normal likelihood on the raw target). Every error
+names the column, the row and the offending value.
 """
 
 from __future__ import annotations
@@ -17,15 +18,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import DataError
+
+FLOPS_PER_PARAMETER_TOKEN = 6.0  # training compute C = 6 N D (forward and backward pass): the one place it is written
+
+
+def compute(n: Any, d: Any) -> Any:
+    """Training compute ``C = 6 N D`` of ``n`` parameters on ``d`` tokens.
+
+    >>> compute(1e9, 2e10)
+    1.2e+20
+    """
+    return FLOPS_PER_PARAMETER_TOKEN * n * d
+
+
 DERIVATIONS = {
-    "D": (("N", "C"), lambda t: t["C"] / (6.0 * t["N"]), "D = C / (6 N)"),
-    "C": (("N", "D"), lambda t: 6.0 * t["N"] * t["D"], "C = 6 N D"),
-    "N": (("C", "D"), lambda t: t["C"] / (6.0 * t["D"]), "N = C / (6 D)"),
+    "D": (("N", "C"), lambda t: t["C"] / (FLOPS_PER_PARAMETER_TOKEN * t["N"]), "D = C / (6 N)"),
+    "C": (("N", "D"), lambda t: compute(t["N"], t["D"]), "C = 6 N D"),
+    "N": (("C", "D"), lambda t: t["C"] / (FLOPS_PER_PARAMETER_TOKEN * t["D"]), "N = C / (6 D)"),
 }
-
-
-class DataError(ValueError):
-    """Run data that cannot be fitted as given."""
 
 
 def read_table(data: Any) -> pd.DataFrame:
@@ -55,8 +66,8 @@ def prepare_runs(
 ) -> pd.DataFrame:
     """Validated table with the law's ``inputs``, the ``target`` (if given) and ``groups``.
 
-    ``domains`` maps inputs that may be zero to ``"nonnegative"`` and a fraction to ``"unit"`` (strictly inside
-    (0, 1)); every other column must be positive.
+    ``domains`` maps inputs that may be zero to ``"nonnegative"``, a fraction to ``"unit"`` (strictly inside
+    (0, 1)) and a target that may take any sign to ``"real"``; every other column must be positive.
 
     >>> prepare_runs(pd.DataFrame({"N": [1e8, 1e9], "C": [6e17, 6e19], "loss": [3.1, 2.6]}), ["N", "D"])["D"].tolist()
     [1000000000.0, 10000000000.0]
@@ -117,6 +128,7 @@ def _numeric_column(table: pd.DataFrame, name: str, domain: str = "positive") ->
         "positive": (values <= 0, "must be positive"),
         "nonnegative": (values < 0, "must be non-negative"),
         "unit": ((values <= 0) | (values >= 1), "must lie strictly between 0 and 1 (a beta likelihood models a fraction such as an error rate)"),
+        "real": (pd.Series(False, index=values.index), ""),
     }
     checks = [
         (values.isna(), "is missing (NaN); drop or fill such runs before fitting"),

@@ -32,6 +32,7 @@ import pandas as pd
 import platformdirs
 
 from .data import DERIVATIONS
+from .errors import DatasetError, MissingFileError
 
 DATA_ENV = "BAYESCALE_DATA"
 
@@ -306,7 +307,7 @@ def _study(name: str) -> _Study:
         return _STUDIES[name]
     close = difflib.get_close_matches(str(name), _STUDIES, n=1)
     hint = f". Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(_STUDIES)}{hint}")
+    raise DatasetError(f"unknown data set {name!r}; known data sets: {', '.join(_STUDIES)}{hint}")
 
 
 def _locate(name: str, study: _Study, path: str | os.PathLike[str] | None) -> list[Path]:
@@ -321,7 +322,7 @@ def _locate(name: str, study: _Study, path: str | os.PathLike[str] | None) -> li
     for file in paths:
         if not file.is_file():
             problem = "does not exist" if not root.is_dir() else "lacks the data set's file"
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"data set {name!r}: data directory {root} ({origin}) {problem}; expected the file "
                 f"{file.relative_to(root).as_posix()} under it. Pass data_dir= or set {DATA_ENV} to the "
                 "directory that holds the data sets' folders."
@@ -364,7 +365,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> p
     One row per run, or per checkpoint for the curve data sets ``misfitting``,
     ``multipower`` and ``gemstones`` (``step`` column, ``run`` identifies the
     curve). The file(s) read and their caveats are in ``df.attrs["provenance"]``.
-    Raises ``ValueError`` for an unknown name and ``FileNotFoundError`` when the
+    Raises :class:`~bayescale.DatasetError` for an unknown name and :class:`~bayescale.MissingFileError` when the
     data directory (``data_dir=``, else ``$BAYESCALE_DATA``) lacks the files.
 
     >>> df = load_dataset("epoch-chinchilla")

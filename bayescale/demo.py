@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fit import Fit, fit
+from .fit import Fit
+from .fitting import fit
 from .laws import get_law
 from .plots import plot_fit
 from .simulate import isoflop_design, simulate

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
 
+from .errors import SamplingWarning
+
 MAX_RHAT = 1.01
 MIN_ESS = 400
 MIN_BFMI = 0.3
 MODE_GAP_SD = 3.0  # a chain whose median log density lies this many within-chain sds below the best chain's sits elsewhere
-
-
-class SamplingWarning(UserWarning):
-    """A fit whose draws should not be trusted as they are."""
+MODE_MASS_GAP = 3.0  # a second optimum within this many nats of Laplace log mass of the main one holds >= 5% of the mass
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Diagnostics:
     chains: int
     low_chains: tuple[int, ...] = ()  # chains stuck where the log density is clearly lower than in the best chain
     low_chains_gap: float = 0.0  # how much lower (nats, median log density), for the stuck chain furthest below
+    second_mode_gap: float | None = None  # Laplace log mass of the main mode over the next one the start search found (nats)
 
     @property
     def problems(self) -> list[str]:
@@ -45,6 +46,11 @@ class Diagnostics:
                 f"chain(s) {', '.join(map(str, self.low_chains))} sit where the log density is up to {self.low_chains_gap:.1f} nats lower than in "
                 "the best chain: a second, weaker mode (or chains not yet arrived), so the draws mix two posteriors; refit with "
                 "another random_seed, more tuning, or a parametrization without the second mode"
+            )
+        if self.second_mode_gap is not None and self.second_mode_gap < MODE_MASS_GAP:
+            out.append(
+                f"the search for starting points found a second mode only {self.second_mode_gap:.1f} nats of Laplace mass below the main "
+                "one, where the chains started: the draws leave out part of the posterior; tighten the priors or reparametrize"
             )
         if not self.min_ess_bulk >= MIN_ESS:
             out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS}: too few effective draws for reliable intervals")
@@ -84,6 +90,7 @@ def diagnose(idata: az.InferenceData, var_names: list[str]) -> Diagnostics:
         draws=post.sizes["draw"],
         chains=post.sizes["chain"],
         **_low_chains(idata.sample_stats),
+        second_mode_gap=json.loads(idata.sample_stats.attrs.get("bayescale_starts", "{}")).get("second_mode_gap"),
     )
 
 

@@ -10,6 +10,7 @@ serves PyTensor (sampling), NumPy (prediction) and LaTeX (display).
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import re
 import tomllib
@@ -20,28 +21,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytensor.tensor as pt
 import sympy as sp
 
-from .formula import FUNCTIONS, FormulaError, parse_formula
+from .errors import FormulaError, LawError, UntrustedCodeError
+from .formula import DEFAULT_PRIORS, FUNCTIONS, parse_formula, roles
+from .likelihoods import LIKELIHOODS
 from .priors import Prior
+from .settings import SAMPLERS
 
-_PYTENSOR = {
-    "exp": pt.exp,
-    "log": pt.log,
-    "sqrt": pt.sqrt,
-    "tanh": pt.tanh,
-    "Max": pt.maximum,
-    "Min": pt.minimum,
+SCHEMA = 1  # the version of the law-file format; models/law.schema.json describes it
+KEYS = {  # the keys a law file may hold, per table
+    "law": ("schema", "name", "title", "citation", "formula", "target", "likelihood", "sampler", "target_accept", "draws", "tune",
+            "inputs", "parameters", "references", "python"),
+    "input": ("unit", "description", "domain", "range"),
+    "parameter": ("meaning", "prior"),
+    "reference": ("source", "values"),
 }
+REQUIRED = ("name", "formula", "inputs", "parameters")
+FIT_DEFAULTS = ("sampler", "target_accept", "draws", "tune")  # sampler settings a law may declare for its fits
 _NUMPY_EXTRA = {"Max": np.maximum, "Min": np.minimum}
-
-
-class LawError(ValueError):
-    """A law specification that is missing fields or is inconsistent."""
-
-
 DOMAINS = ("positive", "nonnegative")
+
+
+def _pytensor_functions() -> dict[str, Any]:
+    import pytensor.tensor as pt
+
+    return {"exp": pt.exp, "log": pt.log, "sqrt": pt.sqrt, "tanh": pt.tanh, "Max": pt.maximum, "Min": pt.minimum}
 
 
 @dataclass(frozen=True)
@@ -107,17 +112,23 @@ class Law:
     citation: str = ""
     target: str = "loss"
     references: dict[str, Reference] = field(default_factory=dict)
-    likelihood: str | None = None  # the default noise model of a fit (bayescale.model.LIKELIHOODS); None: studentt
-    sampler: str | None = None  # the default NUTS backend of a fit (bayescale.sampling.SAMPLERS); None: nutpie
+    likelihood: str | None = None  # the default noise model of a fit (bayescale.likelihoods.LIKELIHOODS); None: studentt
+    sampler: str | None = None  # the default NUTS backend of a fit (bayescale.settings.SAMPLERS); None: nutpie
+    target_accept: float | None = None  # the default NUTS target acceptance of a fit; None: bayescale.settings.DEFAULTS
+    draws: int | None = None  # the default draws per chain of a fit (a slowly mixing posterior needs more); None: DEFAULTS
+    tune: int | None = None  # the default tuning steps per chain; None: DEFAULTS
 
     def __post_init__(self):
-        from .model import LIKELIHOODS
-        from .sampling import SAMPLERS
-
-        for option, known in (("likelihood", LIKELIHOODS), ("sampler", SAMPLERS)):
+        for option, known in (("likelihood", tuple(LIKELIHOODS)), ("sampler", SAMPLERS)):
             value = getattr(self, option)
             if value is not None and value not in known:
                 raise LawError(f"law {self.name!r}: unknown {option} {value!r}; use one of {known}")
+        if self.target_accept is not None and not 0 < self.target_accept < 1:
+            raise LawError(f"law {self.name!r}: target_accept must lie strictly between 0 and 1, got {self.target_accept!r}")
+        for option in ("draws", "tune"):
+            value = getattr(self, option)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise LawError(f"law {self.name!r}: {option} must be a positive whole number, got {value!r}")
         if not self.inputs:
             raise LawError(f"law {self.name!r} declares no inputs")
         if not self.parameters:
@@ -171,7 +182,12 @@ class Law:
 
     @cached_property
     def _pytensor_fn(self):
-        return sp.lambdify(self._symbols, self.expr, modules=[_PYTENSOR])
+        return sp.lambdify(self._symbols, self.expr, modules=[_pytensor_functions()])
+
+    @property
+    def fit_defaults(self) -> dict[str, Any]:
+        """The sampler settings this law declares for its fits (``sampler``, ``target_accept``, ``draws``, ``tune``)."""
+        return {k: getattr(self, k) for k in FIT_DEFAULTS if getattr(self, k) is not None}
 
     def evaluate(self, values: dict[str, Any], backend: str = "numpy") -> Any:
         """The law's mean at ``values`` (inputs and parameters by name), with broadcasting.
@@ -206,6 +222,7 @@ class Law:
     def to_dict(self) -> dict[str, Any]:
         """A plain-dict specification that :func:`law_from_dict` rebuilds exactly."""
         spec = {
+            "schema": SCHEMA,
             "name": self.name,
             "title": self.title,
             "citation": self.citation,
@@ -215,7 +232,7 @@ class Law:
             "parameters": {k: {"meaning": v.meaning, "prior": v.prior.to_dict()} for k, v in self.parameters.items()},
             "references": {k: {"source": v.source, "values": dict(v.values)} for k, v in self.references.items()},
         }
-        spec.update({k: v for k, v in (("likelihood", self.likelihood), ("sampler", self.sampler)) if v})
+        spec.update({k: v for k, v in (("likelihood", self.likelihood), *self.fit_defaults.items()) if v})
         if type(self) is not Law:
             spec["python"] = f"{type(self).__module__}:{type(self).__qualname__}"
         return spec
@@ -229,59 +246,94 @@ class Law:
             k: Parameter(Prior.from_dict(priors[k]), v.meaning) if k in priors else v for k, v in self.parameters.items()
         }
         spec = self.to_dict()
-        return type(self)(**{**_fields_from_dict(spec), "parameters": params})
+        return type(self)(**{**_fields_from_dict(spec, f"law {self.name!r}"), "parameters": params})
 
     def __repr__(self) -> str:
-        priors = "\n".join(f"  {k} ~ {v.prior}" for k, v in self.parameters.items())
+        priors = "\n".join(f"  {k} ~ {v.prior}" + (f"    {v.meaning}" if v.meaning else "") for k, v in self.parameters.items())
         return f"Law {self.name!r}: {self.target} = {self.formula}\n{priors}"
 
 
-def _fields_from_dict(spec: dict[str, Any]) -> dict[str, Any]:
-    missing = {"name", "formula", "inputs", "parameters"} - set(spec)
+def _check_keys(table: Any, kind: str, where: str) -> None:
+    """Refuse a table that is not a table, or holds a key of no law-file field (with a did-you-mean hint)."""
+    if not isinstance(table, dict):
+        raise LawError(f"{where}: expected a table of {', '.join(KEYS[kind])}, got {type(table).__name__} {table!r}")
+    known = KEYS[kind]
+    unknown = [str(k) for k in table if k not in known]
+    if unknown:
+        close = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
+        hints = [f"did you mean {c[0]!r} for {k!r}?" for k, c in close.items() if c]
+        hint = f"; {' '.join(hints)}" if hints else f"; known: {', '.join(known)}"
+        raise LawError(f"{where} has unknown fields {sorted(unknown)}{hint}")
+
+
+def _fields_from_dict(spec: dict[str, Any], where: str) -> dict[str, Any]:
+    _check_keys(spec, "law", where)
+    missing = [k for k in REQUIRED if k not in spec]
     if missing:
-        raise LawError(f"law specification is missing {sorted(missing)}")
-    try:
-        params = {
-            k: Parameter(Prior.from_dict(v["prior"]), v.get("meaning", "")) for k, v in spec["parameters"].items()
-        }
-    except (KeyError, TypeError) as err:
-        raise LawError(f"law {spec['name']!r}: every parameter needs a prior table ({err})") from None
-    except ValueError as err:
-        raise LawError(f"law {spec['name']!r}: {err}") from None
+        raise LawError(f"{where}: missing {', '.join(repr(k) for k in missing)} (a law needs {', '.join(REQUIRED)})")
+    if spec.get("schema", SCHEMA) != SCHEMA:
+        raise LawError(f"{where}: schema {spec['schema']!r} is not a law-file version this bayescale reads (it reads schema = {SCHEMA})")
+    for kind, table in (("input", "inputs"), ("parameter", "parameters"), ("reference", "references")):
+        if not isinstance(spec.get(table, {}), dict):
+            raise LawError(f"{where}: {table!r} must be a table of named {kind}s, got {spec[table]!r}")
+        for name, entry in spec.get(table, {}).items():
+            _check_keys(entry, kind, f"{where}: {kind} {name!r}")
+    params = {}
+    for k, v in spec["parameters"].items():
+        if "prior" not in v:
+            raise LawError(f"{where}: parameter {k!r} needs a prior, e.g. prior = {{ dist = \"LogNormal\", mu = 0.0, sigma = 1.0 }}")
+        try:
+            params[k] = Parameter(Prior.from_dict(v["prior"]), v.get("meaning", ""))
+        except ValueError as err:
+            raise LawError(f"{where}: parameter {k!r}: {err}") from None
+    references = {}
+    for k, v in spec.get("references", {}).items():
+        try:
+            references[k] = Reference(v["source"], {p: float(x) for p, x in v["values"].items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise LawError(f"{where}: reference {k!r} needs a source and a table of numeric values ({type(err).__name__}: {err})") from None
     return {
         "name": spec["name"],
         "formula": spec["formula"],
         "title": spec.get("title", ""),
         "citation": spec.get("citation", ""),
         "target": spec.get("target", "loss"),
-        "inputs": {k: _input(spec["name"], k, v) for k, v in spec["inputs"].items()},
+        "inputs": {k: _input(where, k, v) for k, v in spec["inputs"].items()},
         "parameters": params,
-        "references": {k: Reference(v["source"], {p: float(x) for p, x in v["values"].items()}) for k, v in spec.get("references", {}).items()},
+        "references": references,
         "likelihood": spec.get("likelihood"),
-        "sampler": spec.get("sampler"),
+        **{k: spec.get(k) for k in FIT_DEFAULTS},
     }
 
 
-def _input(law: str, name: str, spec: dict[str, Any]) -> Input:
-    unknown = set(spec) - {"unit", "description", "domain", "range"}
-    if unknown:
-        raise LawError(f"law {law!r}: input {name!r} has unknown fields {sorted(unknown)}; known: unit, description, domain, range")
+def _input(where: str, name: str, spec: dict[str, Any]) -> Input:
     try:
         return Input(**spec)
     except LawError as err:
-        raise LawError(f"law {law!r}: input {name!r}: {err}") from None
+        raise LawError(f"{where}: input {name!r}: {err}") from None
 
 
-def law_from_dict(spec: dict[str, Any]) -> Law:
-    """Rebuild a law from :meth:`Law.to_dict` output (a TOML table has the same shape)."""
+def law_from_dict(spec: dict[str, Any], trust_python: bool = False, where: str | None = None) -> Law:
+    """Rebuild a law from :meth:`Law.to_dict` output or a law file's table (``where`` names it in errors).
+
+    A specification naming a Python class (``python = "module:Class"``) imports that module, which runs its
+    code: it is refused unless ``trust_python`` is True.
+    """
+    where = where or (f"law {spec.get('name')!r}" if isinstance(spec, dict) else "law")
+    _check_keys(spec, "law", where)
     cls = Law
     if "python" in spec:
-        module, _, qualname = spec["python"].partition(":")
+        if not trust_python:
+            raise UntrustedCodeError(
+                f"{where} is the Python class {spec['python']}; loading it imports that module and runs its code, so it is "
+                "refused: pass trust_python=True if you trust where it came from"
+            )
+        module, _, qualname = str(spec["python"]).partition(":")
         try:
             cls = getattr(importlib.import_module(module), qualname)
         except (ImportError, AttributeError) as err:
-            raise LawError(f"law {spec.get('name')!r} is the Python class {spec['python']}, which cannot be imported: {err}") from None
-    return cls(**_fields_from_dict(spec))
+            raise LawError(f"{where} is the Python class {spec['python']}, which cannot be imported: {err}") from None
+    return cls(**_fields_from_dict(spec, where))
 
 
 def catalogue_dir() -> Path:
@@ -297,48 +349,88 @@ def list_laws() -> list[str]:
     return sorted(p.stem for p in catalogue_dir().glob("*.toml"))
 
 
-def get_law(name: str) -> Law:
-    """Load a catalogue law by name.
+def read_law_file(path: str | Path, trust_python: bool = False) -> Law:
+    """A law from a TOML file (``schema = 1``; see ``models/law.schema.json``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LawError(f"no law file at {path}")
+    try:
+        with path.open("rb") as fh:
+            spec = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise LawError(f"law file {path} is not valid TOML: {err}") from None
+    if "schema" not in spec:
+        raise LawError(f"law file {path}: missing 'schema' (write schema = {SCHEMA} at its top)")
+    return law_from_dict(spec, trust_python=trust_python, where=f"law file {path}")
+
+
+def get_law(name: str | Path, trust_python: bool = False) -> Law:
+    """A catalogue law by name, or a law file by path (``.toml``).
 
     >>> get_law("chinchilla").formula
     'E + A / N**alpha + B / D**beta'
     """
+    if isinstance(name, Path) or str(name).endswith(".toml"):
+        return read_law_file(name, trust_python)
     path = catalogue_dir() / f"{name}.toml"
     if not path.is_file():
-        raise LawError(f"unknown law {name!r}; known laws: {', '.join(list_laws())}")
-    with path.open("rb") as fh:
-        spec = tomllib.load(fh)
-    if spec.get("name") != name:
-        raise LawError(f"{path} declares name {spec.get('name')!r}, expected {name!r}")
-    return law_from_dict(spec)
+        close = difflib.get_close_matches(str(name), list_laws(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise LawError(f"unknown law {name!r}; known laws: {', '.join(list_laws())}{hint}; or give the path of a .toml law file")
+    law = read_law_file(path)
+    if law.name != name:
+        raise LawError(f"{path} declares name {law.name!r}, expected {name!r}")
+    return law
 
 
-def law_from_formula(formula: str, priors: dict[str, Any], inputs: list[str] | None = None, name: str = "custom") -> Law:
-    """A law from a formula string; every non-input name needs a prior.
+def formula_names(formula: str) -> set[str]:
+    """The names a formula uses (inputs, parameters and functions)."""
+    if not isinstance(formula, str):
+        raise FormulaError(f"a formula must be a string, got {type(formula).__name__}")
+    try:
+        return {n.id for n in ast.walk(ast.parse(formula.replace("^", "**"), mode="eval")) if isinstance(n, ast.Name)}
+    except SyntaxError as err:
+        raise FormulaError(f"formula {formula!r} is not valid: {err.msg}") from None
 
-    >>> law = law_from_formula("E + A / N**alpha", {"E": {"dist": "HalfNormal", "sigma": 3},
-    ...     "A": {"dist": "LogNormal", "mu": 5, "sigma": 2}, "alpha": {"dist": "LogNormal", "mu": -1, "sigma": 0.5}})
-    >>> law.input_names
-    ['N']
+
+def law_from_formula(formula: str, priors: dict[str, Any] | None = None, inputs: list[str] | None = None, name: str = "custom") -> Law:
+    """A law from a formula string over inputs (default: those of N, D, C it uses) and parameters.
+
+    Parameters without a prior in ``priors`` get a weakly informative default by their role in the formula
+    (``bayescale.formula.DEFAULT_PRIORS``: a constant term, the coefficient or the exponent of a power of an
+    input, anything else), named in each parameter's meaning and printed with the law.
+
+    >>> print(law_from_formula("E + A / N**alpha", {"E": {"dist": "HalfNormal", "sigma": 3}}))
+    Law 'custom': loss = E + A / N**alpha
+      E ~ HalfNormal(sigma=3)
+      A ~ LogNormal(mu=5, sigma=3)    default prior for the coefficient of a power of an input: median 150, 95% in 0.4-5e4
+      alpha ~ LogNormal(mu=-1.1, sigma=0.7)    default prior for an exponent of an input (write its sign in the formula): median 0.33, 95% in 0.08-1.3
     """
-    params = {k: Parameter(Prior.from_dict(v)) for k, v in priors.items()}
+    priors = dict(priors or {})
+    names = formula_names(formula)
     if inputs is None:
-        known = ["N", "D", "C"]
-        try:
-            names = {n.id for n in ast.walk(ast.parse(formula.replace("^", "**"), mode="eval")) if isinstance(n, ast.Name)}
-        except SyntaxError as err:
-            raise LawError(f"formula {formula!r} is not valid: {err.msg}") from None
-        inputs = [n for n in known if n in names]
-        unknown = names - set(inputs) - set(params) - set(FUNCTIONS)
-        if unknown:
-            raise LawError(f"formula {formula!r} uses {sorted(unknown)}, which are neither inputs (N, D, C) nor parameters with a prior")
-    return Law(name=name, formula=formula, inputs={n: Input() for n in inputs}, parameters=params)
+        inputs = [n for n in ("N", "D", "C") if n in names]
+    params = sorted(names - set(inputs) - set(FUNCTIONS), key=lambda n: re.search(rf"\b{n}\b", formula).start())
+    unknown = set(priors) - set(params)
+    if unknown:
+        raise LawError(f"priors given for {sorted(unknown)}, which formula {formula!r} does not use as parameters ({', '.join(params)})")
+    if not params:
+        raise LawError(f"formula {formula!r} has no parameters besides its inputs {inputs}")
+    role = roles(parse_formula(formula, list(inputs) + params), list(inputs), params)
+    parameters = {}
+    for p in params:
+        if p in priors:
+            parameters[p] = Parameter(Prior.from_dict(priors[p]))
+        else:
+            prior, text = DEFAULT_PRIORS[role[p]]
+            parameters[p] = Parameter(Prior.from_dict(prior), f"default prior for {text}")
+    return Law(name=name, formula=formula, inputs={n: Input() for n in inputs}, parameters=parameters)
 
 
-def resolve_law(law: str | Law, priors: dict[str, Any] | None = None) -> Law:
-    """A catalogue name or a Law, with optional prior overrides."""
-    if isinstance(law, str):
+def resolve_law(law: str | Path | Law, priors: dict[str, Any] | None = None) -> Law:
+    """A catalogue name, a law file's path or a Law, with optional prior overrides."""
+    if isinstance(law, (str, Path)):
         law = get_law(law)
     elif not isinstance(law, Law):
-        raise LawError(f"law must be a catalogue name or a Law, got {type(law).__name__}")
+        raise LawError(f"law must be a catalogue name, a .toml path or a Law, got {type(law).__name__}")
     return law.with_priors(priors) if priors else law

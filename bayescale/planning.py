@@ -25,7 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sympy as sp
+from matplotlib.figure import Figure
 
+from .data import FLOPS_PER_PARAMETER_TOKEN
+from .errors import ArgumentError, PlanError
 from .fit import Fit, central_probs
 from .laws import Law, resolve_law
 
@@ -48,7 +51,7 @@ class Cost:
 
     def __post_init__(self):
         if not (np.isfinite(self.inference_tokens) and self.inference_tokens >= 0):
-            raise ValueError(f"inference_tokens must be a non-negative number, got {self.inference_tokens}")
+            raise ArgumentError(f"inference_tokens must be a non-negative number, got {self.inference_tokens}")
 
     @property
     def six_nd(self) -> bool:
@@ -56,7 +59,7 @@ class Cost:
         return self.flops_per_token is None and self.inference_tokens == 0
 
     def per_token(self, n: np.ndarray) -> np.ndarray:
-        return 6.0 * n if self.flops_per_token is None else self.flops_per_token(n)
+        return FLOPS_PER_PARAMETER_TOKEN * n if self.flops_per_token is None else self.flops_per_token(n)
 
     def tokens(self, n: np.ndarray, flops: Any) -> np.ndarray:
         """Training tokens that ``flops`` buys for a model of ``n`` parameters (negative: unaffordable)."""
@@ -105,7 +108,7 @@ def chinchilla_terms(law: Law) -> dict[str, sp.Expr] | None:
 
 def _check_inputs(law: Law) -> None:
     if set(law.input_names) != {"N", "D"}:
-        raise ValueError(
+        raise PlanError(
             f"law {law.name!r} has inputs {', '.join(law.input_names)}; planning splits compute between parameters N and "
             "tokens D, so it needs a law in exactly N and D (e.g. 'chinchilla')"
         )
@@ -182,9 +185,9 @@ class _Solver:
     def __post_init__(self):
         _check_inputs(self.law)
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            raise PlanError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.method == "closed" and not self.closed:
-            raise ValueError(
+            raise PlanError(
                 f"method='closed' needs a law of the form E + A/N**alpha + B/D**beta and C = 6ND without inference; "
                 f"law {self.law.name!r} is {self.law.formula!r}" + ("" if self.cost.six_nd else " and the cost model is not 6ND")
             )
@@ -233,18 +236,18 @@ class _Solver:
 
 
 def _posterior(fit: Posterior) -> tuple[Law, str | None, dict[Any, dict[str, np.ndarray]]]:
-    """The law, the group column (None if unpooled) and per level the flattened draws of every parameter."""
+    """The law, the group column (None if unpooled) and per group the flattened draws of every parameter."""
     if isinstance(fit, Fit):
         post = fit.idata.posterior
         flat = {p: post[p].values.reshape(post.sizes["chain"] * post.sizes["draw"], -1) for p in fit.law.param_names}
-        levels = fit.levels or [None]
-        return fit.law, fit.spec.group, {lev: {p: v[:, i if v.shape[1] > 1 else 0] for p, v in flat.items()} for i, lev in enumerate(levels)}
+        groups = fit.groups or [None]
+        return fit.law, fit.spec.group, {g: {p: v[:, i if v.shape[1] > 1 else 0] for p, v in flat.items()} for i, g in enumerate(groups)}
     if not (isinstance(fit, tuple) and len(fit) == 2):
-        raise TypeError(f"expected a Fit or a (law, values) pair, got {type(fit).__name__}")
+        raise PlanError(f"expected a Fit or a (law, values) pair, got {type(fit).__name__}")
     law, values = resolve_law(fit[0]), fit[1]
     missing = set(law.param_names) - set(values)
     if missing:
-        raise ValueError(f"values lack {sorted(missing)} of law {law.name!r}")
+        raise PlanError(f"values lack {sorted(missing)} of law {law.name!r}")
     arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(values[p], float)) for p in law.param_names))
     return law, None, {None: dict(zip(law.param_names, arrays))}
 
@@ -257,14 +260,14 @@ def _positive(name: str, values: Any) -> np.ndarray:
     array = np.atleast_1d(np.asarray(values, float))
     bad = array[~(np.isfinite(array) & (array > 0))]
     if array.ndim != 1 or bad.size:
-        raise ValueError(f"{name} must be positive finite numbers (a scalar or 1-D), got {bad.tolist() or values}")
+        raise ArgumentError(f"{name} must be positive finite numbers (a scalar or 1-D), got {bad.tolist() or values}")
     return array
 
 
 def _check_optimum(n: np.ndarray, flops: float, law: Law) -> None:
     missing = np.isnan(n).mean()
     if missing == 1:
-        raise ValueError(
+        raise PlanError(
             f"at C = {flops:.3g} FLOP no draw of law {law.name!r} has a compute-optimal N between 1 and C parameters "
             "(the loss keeps falling toward an edge): the budget is outside the law's domain"
         )
@@ -322,7 +325,7 @@ def plan(
     ``flops``: budgets (FLOP, scalar or 1-D) including inference (``inference_tokens`` at 2N each);
     ``target_loss``: instead, the cheapest budget reaching each loss (``flops`` per draw, ``p_reach``);
     ``flops_per_token``: training FLOP per token as a function of N (default 6N); ``method``: ``"closed"``,
-    ``"numeric"`` or ``"auto"`` (closed form where the law and cost allow). Pooled fits get one plan per level.
+    ``"numeric"`` or ``"auto"`` (closed form where the law and cost allow). Pooled fits get one plan per group.
 
     >>> hoffmann = ("chinchilla", {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28})
     >>> summary = plan(hoffmann, flops=5.76e23).summary.loc[5.76e23, "median"]
@@ -331,24 +334,24 @@ def plan(
     """
     _probs(ci_prob)
     if (flops is None) == (target_loss is None):
-        raise ValueError("give exactly one of flops= (budgets) or target_loss= (losses to reach)")
-    law, group, levels = _posterior(fit)
+        raise ArgumentError("give exactly one of flops= (budgets) or target_loss= (losses to reach)")
+    law, group, groups = _posterior(fit)
     solver = _Solver(law, Cost(flops_per_token, inference_tokens), method)
     keys = [group] if group else []
     if flops is not None:
         budgets = _positive("flops", flops)
-        frames = [_frontier(solver, draws, budgets) for draws in levels.values()]
-        draws = _stack(frames, group, levels)
+        frames = [_frontier(solver, draws, budgets) for draws in groups.values()]
+        draws = _stack(frames, group, groups)
         return Plan(_summarize(draws, keys + ["flops"], ["N", "D", "loss", "tokens_per_param", "a", "b"], ci_prob), draws, ci_prob)
     targets = _positive("target_loss", target_loss)
-    draws = _stack([_cheapest(solver, draws, targets, _positive("max_flops", max_flops)[0]) for draws in levels.values()], group, levels)
+    draws = _stack([_cheapest(solver, draws, targets, _positive("max_flops", max_flops)[0]) for draws in groups.values()], group, groups)
     p_reach = draws["flops"].notna().groupby([draws[k] for k in keys + ["target_loss"]], sort=False).mean().rename("p_reach")
     return Plan(_summarize(draws, keys + ["target_loss"], ["flops", "N", "D", "tokens_per_param"], ci_prob), draws, ci_prob, p_reach)
 
 
-def _stack(frames: list[pd.DataFrame], group: str | None, levels: dict) -> pd.DataFrame:
+def _stack(frames: list[pd.DataFrame], group: str | None, groups: dict) -> pd.DataFrame:
     if group:
-        frames = [frame.assign(**{group: level}) for frame, level in zip(frames, levels)]
+        frames = [frame.assign(**{group: name}) for frame, name in zip(frames, groups)]
     draws = pd.concat(frames, ignore_index=True)
     return draws[[group, *draws.columns[:-1]]] if group else draws
 
@@ -399,22 +402,22 @@ def isoflop(
     [[60807256.563, 2.742, False], [1824217696.896, 2.329, True], [54726530906.867, 2.689, False]]
     """
     probs = _probs(ci_prob)
-    law, group, levels = _posterior(fit)
+    law, group, groups = _posterior(fit)
     cost = Cost(flops_per_token, inference_tokens)
     budgets = _positive("flops", flops)
     optimum = plan(fit, budgets, inference_tokens=inference_tokens, flops_per_token=flops_per_token).summary["median"]
     frames = []
-    for level, draws in levels.items():
+    for name, draws in groups.items():
         rows = []
         for c in budgets:
-            centre = optimum.loc[(level, c, "N") if group else (c, "N")]
+            centre = optimum.loc[(name, c, "N") if group else (c, "N")]
             n = centre * np.geomspace(1.0 / span, span, points)
             d = cost.tokens(n, c)
             q = np.quantile(_loss(law, draws, n[None, :], d[None, :]), probs, axis=0)
             rows.append(pd.DataFrame({"flops": c, "N": n, "D": d, "tokens_per_param": d / n, "median": q[0], "lower": q[1],
                                       "upper": q[2], "optimal": np.arange(points) == points // 2}))
         frames.append(pd.concat(rows, ignore_index=True))
-    return _stack(frames, group, levels)
+    return _stack(frames, group, groups)
 
 
 @dataclass(frozen=True, repr=False)
@@ -437,15 +440,16 @@ def crossover(
     fit_b: Posterior,
     flops: Any = None,
     *,
-    level_a: Any = None,
-    level_b: Any = None,
+    group_a: Any = None,
+    group_b: Any = None,
     inference_tokens: float = 0.0,
     ci_prob: float = 0.9,
+    **renamed: Any,
 ) -> Crossover:
-    """Compare the compute-optimal losses of two fits (or two levels of a pooled fit) over budgets ``flops``
+    """Compare the compute-optimal losses of two fits (or two groups of a pooled fit) over budgets ``flops``
     (default 1e15-1e30 FLOP): P(A better) per budget and the budget where A overtakes B, per draw.
 
-    Draws are paired by index: the joint posterior for two levels of one fit, independent posteriors otherwise.
+    Draws are paired by index: the joint posterior for two groups of one fit, independent posteriors otherwise.
 
     >>> a = ("chinchilla", {"E": 1.6, "A": 800.0, "B": 800.0, "alpha": 0.34, "beta": 0.28})
     >>> b = ("chinchilla", {"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.34, "beta": 0.28})
@@ -454,7 +458,10 @@ def crossover(
     """
     q = _probs(ci_prob)
     budgets = np.sort(_positive("flops", np.geomspace(1e15, 1e30, 61) if flops is None else flops))
-    sides = [_one_level(f, level) for f, level in ((fit_a, level_a), (fit_b, level_b))]
+    for old in renamed:
+        hint = f"; it is now {'group_' + old[-1]!r}" if old in ("level_a", "level_b") else ""
+        raise ArgumentError(f"crossover() got an unexpected keyword argument {old!r}{hint}")
+    sides = [_one_group(f, name) for f, name in ((fit_a, group_a), (fit_b, group_b))]
     size = min(_size(draws) for _, draws in sides)
     (solver_a, draws_a), (solver_b, draws_b) = [
         (_Solver(law, Cost(inference_tokens=inference_tokens)), {p: v[:size] for p, v in draws.items()}) for law, draws in sides
@@ -475,13 +482,13 @@ def crossover(
     return Crossover(table, pd.DataFrame({"draw": np.arange(size), "flops": cross}), summary)
 
 
-def _one_level(fit: Posterior, level: Any) -> tuple[Law, dict[str, np.ndarray]]:
-    law, group, levels = _posterior(fit)
-    if group is None and level is not None:
-        raise ValueError(f"level {level!r} given for an unpooled fit")
-    if group is not None and level not in levels:
-        raise ValueError(f"the fit is pooled over {group!r}; pick a level with level_a=/level_b=, one of {list(levels)}, got {level!r}")
-    return law, levels[level]
+def _one_group(fit: Posterior, name: Any) -> tuple[Law, dict[str, np.ndarray]]:
+    law, group, groups = _posterior(fit)
+    if group is None and name is not None:
+        raise PlanError(f"group {name!r} given for an unpooled fit")
+    if group is not None and name not in groups:
+        raise PlanError(f"the fit is pooled over {group!r}; pick a group with group_a=/group_b=, one of {list(groups)}, got {name!r}")
+    return law, groups[name]
 
 
 def _first_overtake(gap: Callable[[np.ndarray], np.ndarray], diff: np.ndarray, budgets: np.ndarray, iterations: int = 60) -> np.ndarray:
@@ -500,11 +507,11 @@ def _first_overtake(gap: Callable[[np.ndarray], np.ndarray], diff: np.ndarray, b
 # --------------------------------------------------------------------------- figures
 
 
-def _by_level(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(label, rows without the level) per group level of a plan summary; one unlabelled part if unpooled."""
+def _by_group(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows without the group) per group of a plan summary; one unlabelled part if unpooled."""
     if summary.index.nlevels == 2:
         return [("", summary)]
-    return [(str(level), rows.droplevel(0)) for level, rows in summary.groupby(level=0, sort=False)]
+    return [(str(name), rows.droplevel(0)) for name, rows in summary.groupby(level=0, sort=False)]
 
 
 def plot_frontier(result: Plan, path: str | None = None, mark: Any = None):
@@ -513,10 +520,11 @@ def plot_frontier(result: Plan, path: str | None = None, mark: Any = None):
     ``mark``: budgets to draw as vertical lines (e.g. the one asked about).
     """
     if "flops" not in result.summary.index.names:
-        raise ValueError("plot_frontier needs a plan over budgets (flops=...), not a target-loss plan")
-    fig, axes = _pyplot().subplots(1, 3, figsize=(14, 4.2))
+        raise ArgumentError("plot_frontier needs a plan over budgets (flops=...), not a target-loss plan")
+    fig = Figure(figsize=(14, 4.2))
+    axes = fig.subplots(1, 3)
     panels = [(axes[0], "N", "N* (parameters)"), (axes[0], "D", "D* (tokens)"), (axes[1], "loss", "L*"), (axes[2], "tokens_per_param", "D*/N*")]
-    for label, rows in _by_level(result.summary):
+    for label, rows in _by_group(result.summary):
         for ax, quantity, name in panels:
             part = rows.xs(quantity, level="quantity")
             line = ax.plot(part.index, part["median"], lw=1.5, label=f"{name} {label}".strip())[0]
@@ -535,7 +543,8 @@ def plot_isoflop(curves: pd.DataFrame, path: str | None = None):
     """Loss against N along each budget line of :func:`isoflop`, with bands and the median optimum marked."""
     groups = [c for c in curves.columns if c not in {"flops", "N", "D", "tokens_per_param", "median", "lower", "upper", "optimal"}]
     panels = list(curves.groupby(groups[0], sort=False)) if groups else [("", curves)]
-    fig, axes = _pyplot().subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    fig = Figure(figsize=(5.5 * len(panels), 4.2))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (label, rows) in zip(axes[0], panels):
         for c, curve in rows.groupby("flops"):
             line = ax.plot(curve["N"], curve["median"], lw=1.5, label=f"C = {c:.0e}")[0]
@@ -547,19 +556,8 @@ def plot_isoflop(curves: pd.DataFrame, path: str | None = None):
     return _save(fig, path)
 
 
-def _pyplot():
-    """matplotlib's pyplot on the file-only Agg backend, imported when a figure is drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: str | None):
+def _save(fig: Figure, path: str | None) -> Figure:
     fig.tight_layout()
     if path:
         fig.savefig(path, dpi=120)
-        _pyplot().close(fig)
     return fig

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from .data import FLOPS_PER_PARAMETER_TOKEN, compute
 
 
 def extrapolation_path(fit, beyond: float = 100.0, points: int = 40, tokens_per_param: float = 20.0) -> pd.DataFrame:
@@ -17,30 +16,31 @@ def extrapolation_path(fit, beyond: float = 100.0, points: int = 40, tokens_per_
     """
     runs, inputs = fit.runs, fit.law.input_names
     if set(inputs) == {"N", "D"}:
-        compute = 6.0 * runs["N"] * runs["D"]
-        c = np.geomspace(compute.min(), compute.max() * beyond, points)
-        n = np.sqrt(c / (6.0 * tokens_per_param))
+        flops = compute(runs["N"], runs["D"])
+        c = np.geomspace(flops.min(), flops.max() * beyond, points)
+        n = np.sqrt(c / (FLOPS_PER_PARAMETER_TOKEN * tokens_per_param))
         path = pd.DataFrame({"N": n, "D": tokens_per_param * n})
     else:
         path = pd.DataFrame({x: np.geomspace(runs[x].min(), runs[x].max() * beyond, points) for x in inputs})
     if fit.spec.group:
-        path[fit.spec.group] = fit.levels[0]
+        path[fit.spec.group] = fit.groups[0]
     return path
 
 
 def _axis(table: pd.DataFrame) -> tuple[pd.Series, str]:
     if {"N", "D"} <= set(table.columns):
-        return 6.0 * table["N"] * table["D"], "training compute C = 6ND (FLOP)"
+        return compute(table["N"], table["D"]), "training compute C = 6ND (FLOP)"
     x = [c for c in ("C", "N", "D") if c in table.columns][0]
     return table[x], {"C": "training compute C (FLOP)", "N": "parameters N", "D": "tokens D"}[x]
 
 
-def plot_fit(fit, path: str | None = None, ci_prob: float = 0.9, random_seed: int | None = 0):
+def plot_fit(fit, path: str | None = None, ci_prob: float = 0.9, random_seed: int | None = 0) -> Figure:
     """Two panels: observed vs predicted loss of the fitted runs, and the band far beyond them."""
     fitted = fit.predict(fit.runs, ci_prob=ci_prob, random_seed=random_seed)
     ahead = fit.predict(extrapolation_path(fit), ci_prob=ci_prob, random_seed=random_seed)
     target = fit.law.target
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    left, right = fig.subplots(1, 2)
     lo, hi = fitted[["lower", "upper"]].min().min(), fitted[["lower", "upper"]].max().max()
     left.errorbar(fit.runs[target], fitted["median"], yerr=[fitted["median"] - fitted["lower"], fitted["upper"] - fitted["median"]],
                   fmt="o", ms=3, alpha=0.6, lw=0.8)
@@ -58,5 +58,4 @@ def plot_fit(fit, path: str | None = None, ci_prob: float = 0.9, random_seed: in
     fig.tight_layout()
     if path:
         fig.savefig(path, dpi=120)
-        plt.close(fig)
     return fig

@@ -12,16 +12,14 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+import markdown
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import markdown  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from . import comparison_plots as cplots  # noqa: E402
-from .compare import K_THRESHOLD, Extrapolation, compare, named_fits, pareto_k, run_scales, validate_extrapolation  # noqa: E402
-from .fit import Fit  # noqa: E402
+from . import comparison_plots as cplots
+from .compare import K_THRESHOLD, Extrapolation, compare, named_fits, pareto_k, run_scales, validate_extrapolation
+from .errors import ArgumentError, OverwriteError
+from .fit import Fit
 
 FORMATS = (".html", ".md")
 STYLE = """
@@ -42,19 +40,17 @@ class _Figures:
     def add(self, name: str, fig) -> str:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
         self.files[f"{name}.png"] = buffer.getvalue()
         return f"{name}.png"
 
 
 def _equation(latex: str, figures: _Figures, name: str) -> str:
     """A display equation: rendered by matplotlib's mathtext, with the LaTeX source beside it."""
-    fig = plt.figure(figsize=(0.1, 0.1))
+    fig = Figure(figsize=(0.1, 0.1))
     fig.text(0, 0, f"${latex}$", fontsize=15)
     try:
         file = figures.add(f"equation-{name}", fig)
     except ValueError:  # mathtext does not know every LaTeX command; the source is shown anyway
-        plt.close(fig)
         return f"`{latex}`"
     return f"![{name} equation]({file})\n\n`{latex}`"
 
@@ -95,11 +91,11 @@ def _data_section(fits: dict[str, Fit], scales: pd.DataFrame) -> list[str]:
     fit = next(iter(fits.values()))
     ranges = pd.DataFrame({c: [scales[c].min(), scales[c].max()] for c in scales}, index=["min", "max"])
     groups = {f.spec.group for f in fits.values() if f.spec.group}
-    scale = "on its log" if fit.spec.log_target else "on the target itself"
+    scale = "on its log" if fit.spec.family.log_target else "on the target itself"
     lines = [f"{len(fit.runs)} runs; target `{fit.law.target}` (likelihood {scale})."]
     for group in sorted(groups):
-        levels = next(f.levels for f in fits.values() if f.spec.group == group)
-        lines.append(f"Groups `{group}`: {', '.join(levels)}.")
+        names = next(f.groups for f in fits.values() if f.spec.group == group)
+        lines.append(f"Groups `{group}`: {', '.join(names)}.")
     return lines + ["", _table(ranges)]
 
 
@@ -114,7 +110,7 @@ def _law_section(name: str, fit: Fit, pareto: pd.DataFrame, figures: _Figures, c
         "",
         _equation(law.latex, figures, name),
         "",
-        f"Likelihood: {fit.spec.likelihood} on {'log ' if fit.spec.log_target else ''}{law.target}; pooled: {pooled}; sampling: {fit.diagnostics}".replace("\n", " "),
+        f"Likelihood: {fit.spec.family.describe(law.target)}; pooled: {pooled}; sampling: {fit.diagnostics}".replace("\n", " "),
         "",
         "Priors:",
         "",
@@ -133,7 +129,7 @@ def _law_section(name: str, fit: Fit, pareto: pd.DataFrame, figures: _Figures, c
 def build_markdown(
     fits: Mapping[str, Fit] | list[Fit],
     *,
-    by: str = "C",
+    by: str | None = None,
     holdout: float = 0.2,
     reloo: bool = False,
     ci_prob: float = 0.9,
@@ -208,7 +204,7 @@ def report(
     fits: Mapping[str, Fit] | list[Fit],
     path: str | Path,
     *,
-    by: str = "C",
+    by: str | None = None,
     holdout: float = 0.2,
     reloo: bool = False,
     ci_prob: float = 0.9,
@@ -224,12 +220,12 @@ def report(
     """
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise ValueError(f"report path must end in .html or .md, got {path.name!r}")
+        raise ArgumentError(f"report path must end in .html or .md, got {path.name!r}")
     figure_dir = path.with_name(f"{path.stem}_files")
     targets = [path] + ([figure_dir] if path.suffix.lower() == ".md" else [])
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
-        raise FileExistsError(f"{', '.join(existing)} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise OverwriteError(f"{', '.join(existing)} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     text, figures = build_markdown(fits, by=by, holdout=holdout, reloo=reloo, ci_prob=ci_prob, random_seed=random_seed, extrapolation=extrapolation)
     if path.suffix.lower() == ".html":
         path.write_text(to_html(text, figures), encoding="utf-8")

@@ -4,11 +4,12 @@ nutpie is the default because it was measured faster on the Epoch data (see
 ``benchmarks/fit_speed.py``): its compiled model is cached per model structure,
 so a refit of the same law on new data skips compilation entirely. Both use a
 mass matrix that learns correlations (nutpie: low-rank; PyMC: full), which
-the law posteriors need.
+the law posteriors need. Both start their chains in the posterior's main mode (:mod:`bayescale.starts`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -16,8 +17,13 @@ from typing import Any
 import arviz as az
 import numpy as np
 import pymc as pm
+from pymc.blocking import DictToArrayBijection
+from pymc.initial_point import make_initial_point_fns_per_chain
 
-SAMPLERS = ("nutpie", "pymc")
+from .errors import ArgumentError
+from .settings import SAMPLERS
+from .starts import STARTS, Starts, find_modes
+
 _COMPILED: dict[str, Any] = {}
 
 
@@ -35,24 +41,74 @@ def sample(
 ) -> tuple[az.InferenceData, dict[str, float]]:
     """Sample ``model`` with NUTS; return the draws and timings (``compile_s``, ``sample_s``)."""
     if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; use one of {SAMPLERS}")
+        raise ArgumentError(f"unknown sampler {sampler!r}; use one of {SAMPLERS}")
     seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0] % 2**31)
     if sampler == "nutpie":
         return _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progressbar, cores)
     start = time.perf_counter()
+    starts, initvals = _pymc_starts(model, chains, seed)
     idata = pm.sample(
         model=model,
         draws=draws,
         tune=tune,
         chains=chains,
         cores=min(cores, chains),
-        init="jitter+adapt_full",
+        init="jitter+adapt_full" if initvals is None else "adapt_full",
+        initvals=initvals,
         target_accept=target_accept,
         random_seed=seed,
         progressbar=progressbar,
         compute_convergence_checks=False,
     )
+    _record(idata, starts)
     return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - start}
+
+
+def _record(idata: az.InferenceData, starts: Starts) -> None:
+    """Keep the multi-start search's summary with the draws, where the diagnostics read it."""
+    idata.sample_stats.attrs["bayescale_starts"] = json.dumps(starts.summary())
+
+
+def _start_seeds(seed: int) -> list[int]:
+    return [int(s) for s in np.random.SeedSequence([seed, 1]).generate_state(STARTS)]
+
+
+def _pymc_starts(model: pm.Model, chains: int, seed: int) -> tuple[Starts, list[dict] | None]:
+    """The main mode of ``model`` and, when found, each chain's starting values on the variables' own scale."""
+    logp_grad = model.logp_dlogp_function(ravel_inputs=True)
+    logp_grad.set_extra_values({})
+    fns = make_initial_point_fns_per_chain(model=model, overrides=None, jitter_rvs=set(model.free_RVs), chains=STARTS)
+    points = [fn(s) for fn, s in zip(fns, _start_seeds(seed))]
+    starts = find_modes(lambda x: logp_grad(x), [DictToArrayBijection.map(p).data for p in points])
+    if starts.mode is None:
+        return starts, None
+    template = DictToArrayBijection.map(points[0])
+    initvals = []
+    for chain in range(chains):
+        flat = starts.point([seed, 2, chain])
+        values = DictToArrayBijection.rmap(template._replace(data=flat), start_point=points[0])
+        initvals.append(_untransformed(model, values))
+    return starts, initvals
+
+
+def _untransformed(model: pm.Model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Values of the free variables on their own scale from their unconstrained (sampler) values."""
+    out = {}
+    for rv in model.free_RVs:
+        value = values[model.rvs_to_values[rv].name]
+        transform = model.rvs_to_transforms.get(rv)
+        out[rv.name] = value if transform is None else transform.backward(value, *rv.owner.inputs).eval()
+    return out
+
+
+def _nutpie_starts(compiled: Any, seed: int) -> Starts:
+    """The main mode of a compiled nutpie model (its log density run with the data it now holds)."""
+    fn = compiled.logp_func
+    for var in fn.get_shared():  # a cached compile reused with new data: the optimizer must see that data too
+        if var.name in compiled.shared_data:
+            var.set_value(compiled.shared_data[var.name])
+    starts = [compiled.initial_point_func(s) for s in _start_seeds(seed)]
+    return find_modes(lambda x: fn(x), starts)
 
 
 def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progressbar, cores):
@@ -68,6 +124,9 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
     else:
         compiled = _COMPILED[cache_key] = nutpie.compile_pymc_model(model)
     compiled_at = time.perf_counter()
+    starts = _nutpie_starts(compiled, seed)
+    if starts.mode is not None:  # nutpie asks for each chain's start with a seed of its own
+        compiled = dataclasses.replace(compiled, initial_point_func=lambda chain_seed: starts.point([seed, 2, chain_seed]))
     idata = nutpie.sample(
         compiled,
         chains=chains,
@@ -80,5 +139,6 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
         progress_bar=progressbar,
         save_warmup=False,
     )
+    _record(idata, starts)
     return idata, {"compile_s": compiled_at - start, "sample_s": time.perf_counter() - compiled_at}
 

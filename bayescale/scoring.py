@@ -5,18 +5,22 @@ the target's units) and, where available, the pointwise log likelihood of the he
 runs (draws × runs, on the likelihood's scale, as stored for LOO). They are summarized over runs by
 :func:`summarize_scores`.
 
-CRPS is computed on log target by default: a heavy-tailed noise model (Student-t on log target) has no
-finite CRPS in the target's units, and on the log scale it weighs runs of every size alike. For a beta fit
-(a target in (0, 1) such as an error rate) it is computed on the target itself: bounded draws always have a
-finite CRPS, and an error rate's own units are the ones its users read.
+CRPS is computed on the scale the likelihood chooses (:meth:`bayescale.likelihoods.Likelihood.crps_scale`): the
+log target for the log-target likelihoods (a heavy-tailed Student-t there has no finite CRPS in the target's units,
+and on the log scale it weighs runs of every size alike), the target itself for beta (bounded draws always have a
+finite CRPS, and an error rate's own units are the ones its users read) and for normal-raw.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scoringrules
 from scipy.special import logsumexp
+
+from .fit import noise_logpdf
 
 CI_PROBS = (0.5, 0.9)
 
@@ -31,11 +35,11 @@ def log_predictive_density(loglik: np.ndarray) -> np.ndarray:
 
 
 def score_runs(
-    observed: np.ndarray, draws: np.ndarray, loglik: np.ndarray | None = None, ci_probs=CI_PROBS, log_crps: bool = True
+    observed: np.ndarray, draws: np.ndarray, loglik: np.ndarray | None = None, ci_probs=CI_PROBS, crps_scale=np.log
 ) -> pd.DataFrame:
     """Per-run scores of predictive ``draws`` (draws × runs) against ``observed`` values.
 
-    Columns: ``median``, ``pit`` (share of draws at or below the observed value), ``rel_error`` (|median − observed| / observed), ``crps`` (on the log target, or with ``log_crps=False`` on the target itself: see the module docstring),
+    Columns: ``median``, ``pit`` (share of draws at or below the observed value), ``rel_error`` (|median − observed| / |observed|), ``crps`` (of the values mapped by ``crps_scale``, the log by default: see the module docstring),
     per interval level ``lower_90``, ``upper_90``, ``inside_90`` (observed within it) and ``width_90``
     (width relative to the median), and ``lpd`` (when ``loglik`` is given).
 
@@ -48,13 +52,12 @@ def score_runs(
     if draws.ndim != 2 or draws.shape[1] != observed.size:
         raise ValueError(f"draws must have shape (draws, {observed.size}), got {draws.shape}")
     median = np.median(draws, axis=0)
-    scale = np.log if log_crps else np.asarray
     out = pd.DataFrame(
         {
             "observed": observed,
             "median": median,
-            "rel_error": np.abs(median - observed) / observed,
-            "crps": scoringrules.crps_ensemble(scale(observed), scale(draws).T, m_axis=-1),
+            "rel_error": np.abs(median - observed) / np.abs(observed),
+            "crps": scoringrules.crps_ensemble(crps_scale(observed), crps_scale(draws).T, m_axis=-1),
             "pit": np.mean(draws <= observed, axis=0),
         }
     )
@@ -63,7 +66,7 @@ def score_runs(
         level = f"{prob * 100:.0f}"
         out[f"lower_{level}"], out[f"upper_{level}"] = lower, upper
         out[f"inside_{level}"] = (lower <= observed) & (observed <= upper)
-        out[f"width_{level}"] = (upper - lower) / median
+        out[f"width_{level}"] = (upper - lower) / np.abs(median)
     if loglik is not None:
         out["lpd"] = log_predictive_density(loglik)
     return out
@@ -91,21 +94,19 @@ def summarize_scores(per_run: pd.DataFrame) -> pd.Series:
     return pd.Series(out)
 
 
-def holdout_loglik(fit, runs, random_seed: int | None = None, extrapolation: bool = False) -> tuple[pd.DataFrame, dict, np.ndarray]:
+def holdout_loglik(fit, runs, random_seed: int | None = None, extrapolation: bool = False) -> tuple[pd.DataFrame, Any, np.ndarray]:
     """Validated held-out ``runs``, ``fit``'s predictive draws there, and their log likelihood (draws × runs).
 
     The likelihood integrates over the law's mean at each run (new group levels and, with ``extrapolation``,
     the learned extrapolation error included) and the noise model, so its log mean is comparable with
     PSIS-LOO's pointwise elpd.
     """
-    from .fit import noise_logpdf
-
     law = fit.law
     observed = fit.spec.prepare_runs(runs)
     table, draws = fit.sample_predictive(observed, random_seed, extrapolation)
     table[law.target] = observed[law.target]
     post = fit.idata.posterior
-    mean = draws["law"].reshape(post.sizes["chain"], post.sizes["draw"], len(observed))
+    mean = draws.law.reshape(post.sizes["chain"], post.sizes["draw"], len(observed))
     loglik = noise_logpdf(fit.spec, post, observed[law.target].to_numpy(float), mean)
     return table, draws, loglik.reshape(-1, len(observed))
 
@@ -113,5 +114,5 @@ def holdout_loglik(fit, runs, random_seed: int | None = None, extrapolation: boo
 def score_fit(fit, runs, ci_probs=CI_PROBS, random_seed: int | None = None, extrapolation: bool = False) -> pd.DataFrame:
     """Per-run scores (:func:`score_runs`) of ``fit``'s posterior predictive at ``runs``, which hold the observed target."""
     table, draws, loglik = holdout_loglik(fit, runs, random_seed, extrapolation)
-    scores = score_runs(table[fit.law.target].to_numpy(float), draws["new_run"], loglik, ci_probs, log_crps=fit.spec.log_target)
+    scores = score_runs(table[fit.law.target].to_numpy(float), draws.new_run, loglik, ci_probs, crps_scale=fit.spec.family.crps_scale)
     return pd.concat([table, scores.drop(columns="observed")], axis=1)

@@ -7,7 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .data import FLOPS_PER_PARAMETER_TOKEN
+from .errors import ArgumentError
 from .laws import Law, resolve_law
+from .likelihoods import get_likelihood
 
 RANGES = {"N": (1e7, 1e10), "D": (1e8, 1e11), "C": (1e17, 1e21)}
 
@@ -21,8 +24,8 @@ def isoflop_design(budgets: Any, sizes: int = 8, tokens_per_param: tuple[float, 
     rows = []
     for c in np.atleast_1d(np.asarray(budgets, float)):
         ratio = np.geomspace(tokens_per_param[1], tokens_per_param[0], sizes)
-        n = np.sqrt(c / (6.0 * ratio))
-        rows.append(pd.DataFrame({"N": n, "D": c / (6.0 * n), "C": c}))
+        n = np.sqrt(c / (FLOPS_PER_PARAMETER_TOKEN * ratio))
+        rows.append(pd.DataFrame({"N": n, "D": c / (FLOPS_PER_PARAMETER_TOKEN * n), "C": c}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -37,7 +40,7 @@ def random_design(law: str | Law, n: int, random_seed: int | None = None) -> pd.
     ranges = {x: spec.range or RANGES.get(x) for x, spec in law.inputs.items()}
     missing = [x for x, r in ranges.items() if r is None]
     if missing:
-        raise ValueError(f"law {law.name!r} gives no range for inputs {missing}; add `range = [low, high]` to them or pass a design DataFrame")
+        raise ArgumentError(f"law {law.name!r} gives no range for inputs {missing}; add `range = [low, high]` to them or pass a design DataFrame")
     rng = np.random.default_rng(random_seed)
     columns = {}
     for x, (low, high) in ranges.items():
@@ -58,8 +61,9 @@ def simulate(
 
     ``params`` is a reference name of the law (default: its first reference) or a dict of values;
     ``design`` holds the inputs (default: ``n`` log-uniform runs). ``likelihood`` (default: the law's own)
-    picks the noise: the law's mean times log-normal noise of sd ``noise``, or for ``"beta"`` (a target in
-    (0, 1)) ``Beta(mu phi, (1 - mu) phi)`` draws around the mean ``mu`` with ``phi = 1 / (4 noise**2) - 1``, so
+    picks the noise (:meth:`bayescale.likelihoods.Likelihood.simulate`): the law's mean times log-normal noise of
+    sd ``noise``; for ``"normal-raw"`` Normal noise of sd ``noise`` in the target's units; for ``"beta"`` (a target
+    in (0, 1)) ``Beta(mu phi, (1 - mu) phi)`` draws around the mean ``mu`` with ``phi = 1 / (4 noise**2) - 1``, so
     that ``noise`` is the target's sd at mean 1/2.
 
     >>> runs = simulate("chinchilla", n=5, random_seed=0)
@@ -69,26 +73,16 @@ def simulate(
     law = resolve_law(law)
     if params is None or isinstance(params, str):
         if not law.references:
-            raise ValueError(f"law {law.name!r} has no reference values; pass params={{...}}")
+            raise ArgumentError(f"law {law.name!r} has no reference values; pass params={{...}}")
         name = params or next(iter(law.references))
         if name not in law.references:
-            raise ValueError(f"law {law.name!r} has no reference {name!r}; it has {list(law.references)}")
+            raise ArgumentError(f"law {law.name!r} has no reference {name!r}; it has {list(law.references)}")
         params = law.references[name].values
     missing = set(law.param_names) - set(params)
     if missing:
-        raise ValueError(f"params lack {sorted(missing)} of law {law.name!r}")
+        raise ArgumentError(f"params lack {sorted(missing)} of law {law.name!r}")
     rng = np.random.default_rng(random_seed)
     runs = (design if design is not None else random_design(law, n, rng)).copy()
     mean = law.evaluate({**{x: runs[x].to_numpy(float) for x in law.input_names}, **params})
-    if (likelihood or law.likelihood) != "beta":
-        runs[law.target] = mean * np.exp(noise * rng.standard_normal(len(runs)))
-        return runs
-    outside = np.flatnonzero((mean <= 0) | (mean >= 1))
-    if outside.size:
-        row = outside[0]
-        raise ValueError(f"law {law.name!r} has mean {mean[row]!r} at run {row}, outside (0, 1), where a beta likelihood cannot draw; choose params or a design that keep it inside")
-    if not 0 < noise < 0.5:
-        raise ValueError(f"noise for a beta likelihood is the target's sd at mean 1/2, so it must lie in (0, 0.5); got {noise}")
-    phi = 1 / (4 * noise**2) - 1
-    runs[law.target] = rng.beta(mean * phi, (1 - mean) * phi)
+    runs[law.target] = get_likelihood(likelihood or law.likelihood).simulate(np.broadcast_to(mean, len(runs)).astype(float), noise, rng, f"law {law.name!r}")
     return runs

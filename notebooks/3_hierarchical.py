@@ -43,7 +43,7 @@ for name, result in separate.items():
 # %%
 def estimates(parameter: str) -> pd.DataFrame:
     rows = {}
-    for name in pooled.levels:
+    for name in pooled.groups:
         alone = separate[name].summary().loc[parameter]
         together = pooled.summary().loc[f"{parameter}[{name}]"]
         rows[name] = {"separate": alone["median"], "separate_lower": alone["lower"], "separate_upper": alone["upper"],

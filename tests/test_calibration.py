@@ -9,26 +9,30 @@ from bayescale.simulate import isoflop_design
 pytestmark = pytest.mark.slow
 
 
-def test_epoch_chinchilla_default_fit_is_clean(epoch_runs):
+def test_epoch_chinchilla_default_fit_is_clean(epoch_runs, seed_for):
     """All 245 runs, default settings, 4 chains x 1000 draws: no divergences, R-hat <= 1.01, ESS_bulk >= 400."""
-    result = bs.fit("chinchilla", epoch_runs, random_seed=1)
+    result = bs.fit("chinchilla", epoch_runs, random_seed=seed_for("epoch-default"), calibrate=False)
     d = result.diagnostics
     assert (d.chains, d.draws) == (4, 1000)
     assert d.divergences == 0 and d.max_rhat <= 1.01 and d.min_ess_bulk >= 400, str(d)
     assert "log_loss" in result.idata.log_likelihood
 
 
-def test_chinchilla_intervals_cover_the_truth():
-    """40 synthetic isoFLOP sweeps: each parameter's 90% interval holds the truth in 80-98% of fits."""
+def test_chinchilla_intervals_cover_the_truth(seed_for):
+    """40 synthetic isoFLOP sweeps: each parameter's 80% interval holds the truth in 24-38 of the 40 fits.
+
+    A calibrated posterior falls outside that range with probability 0.2% per parameter; intervals half as wide
+    (coverage about 50%) or twice as wide (about 99%) fall outside it nearly always."""
     law = bs.get_law("chinchilla")
     truth = law.references["besiroglu2024"].values
     design = isoflop_design(np.geomspace(1e18, 1e21, 10), sizes=8, tokens_per_param=(4, 150))
     hits = {p: [] for p in truth}
-    for seed in range(40):
-        runs = bs.simulate(law, truth, design=design, noise=0.01, random_seed=1000 + seed)
-        table = bs.fit(law, runs, chains=4, draws=500, random_seed=seed).summary(ci_prob=0.9)
+    base = seed_for("chinchilla-coverage")
+    for i in range(40):
+        runs = bs.simulate(law, truth, design=design, noise=0.01, random_seed=base + 1000 + i)
+        table = bs.fit(law, runs, chains=4, draws=500, random_seed=base + i, calibrate=False).summary(ci_prob=0.8)
         for p, value in truth.items():
             hits[p].append(table.loc[p, "lower"] < value < table.loc[p, "upper"])
-    coverage = {p: float(np.mean(h)) for p, h in hits.items()}
-    print("90% coverage over 40 fits:", coverage)
-    assert all(0.8 <= c <= 0.98 for c in coverage.values()), coverage
+    covered = {p: int(np.sum(h)) for p, h in hits.items()}
+    print("fits whose 80% interval holds the truth, of 40:", covered)
+    assert all(24 <= c <= 38 for c in covered.values()), covered

@@ -28,12 +28,12 @@ def test_tables_keep_pooled_names():
 
 
 @pytest.fixture(scope="module")
-def saved_fit(tmp_path_factory, epoch_runs):
+def saved_fit(tmp_path_factory, epoch_runs, seed_for):
     folder = tmp_path_factory.mktemp("cli")
     epoch_runs[["N", "C", "loss"]].to_csv(folder / "runs.csv", index=False)
     fit_file = folder / "fit.nc"
     out = runner.invoke(app, ["fit", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--out", str(fit_file),
-                              "--json", "--draws", "400", "--seed", "2"])
+                              "--json", "--draws", "400", "--seed", str(seed_for("cli-fit"))])
     assert out.exit_code == 0, out.output
     return folder, fit_file, json.loads(out.output)
 
@@ -84,3 +84,35 @@ def test_backtest_command_scores_thresholds_and_writes_a_figure(saved_fit):
     assert {row["method"] for row in tables["calibration"]} == {"plain", "calibrated"}
     bad = runner.invoke(app, ["backtest", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--threshold", "1e23"])
     assert bad.exit_code == 2 and "no run has C above 1e+23" in bad.output
+
+
+def test_fit_stores_the_calibration_and_predict_is_identical_across_calls(saved_fit):
+    import bayescale as bs
+
+    _, fit_file, report = saved_fit
+    assert report["calibration"] is not None and bs.load(fit_file).calibration is not None
+    at = ["--at", "N=70e9,D=1.4e12", "--json", "--seed", "4"]
+    first, second = (runner.invoke(app, ["predict", str(fit_file), *at]) for _ in range(2))
+    assert first.exit_code == second.exit_code == 0 and first.output == second.output
+    assert json.loads(first.output)[0]["law_upper"] > json.loads(first.output)[0]["mean_upper"]
+
+
+def test_fit_a_law_file_and_a_formula_end_to_end(saved_fit, tmp_path):
+    folder, _, _ = saved_fit
+    from bayescale.laws import catalogue_dir
+
+    law_file = tmp_path / "my.toml"
+    law_file.write_text((catalogue_dir() / "chinchilla.toml").read_text().replace('name = "chinchilla"', 'name = "my-chinchilla"'))
+    out = runner.invoke(app, ["fit", "--law", str(law_file), "--data", str(folder / "runs.csv"), "--out", str(tmp_path / "a.nc"),
+                              "--json", "--draws", "200", "--seed", "1", "--no-calibrate"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["law"] == "my-chinchilla" and json.loads(out.output)["calibration"] is None
+    out = runner.invoke(app, ["fit", "--formula", "E + A / N**alpha + B / D**beta", "--data", str(folder / "runs.csv"),
+                              "--out", str(tmp_path / "b.nc"), "--draws", "200", "--seed", "1", "--no-calibrate"])
+    assert out.exit_code == 0, out.output
+    assert "alpha ~ LogNormal(mu=-1.1, sigma=0.7) default prior for an exponent" in " ".join(out.output.split()) and "saved" in out.output
+    both = runner.invoke(app, ["fit", "--law", "chinchilla", "--formula", "E + A / N**alpha", "--data", "x.csv", "--out", "y.nc"])
+    assert both.exit_code == 2 and "give exactly one of --law NAME_OR_FILE or --formula TEXT" in both.output
+    law_file.write_text(law_file.read_text().replace("formula =", "formla ="))
+    bad = runner.invoke(app, ["fit", "--law", str(law_file), "--data", str(folder / "runs.csv"), "--out", str(tmp_path / "c.nc")])
+    assert bad.exit_code == 2 and "my.toml has unknown fields ['formla']; did you mean 'formula'" in " ".join(bad.output.split())

@@ -11,10 +11,11 @@ import scoringrules
 from scipy import stats
 
 import bayescale as bs
-from bayescale.extrapolation import ExtrapolationWarning, noise_logpdf
+from bayescale.errors import ExtrapolationWarning
+from bayescale.likelihoods import BETA
 from bayescale.fit import model_spec, pointwise_log_likelihood
 from bayescale.laws import LawError, law_from_dict
-from bayescale.model import build_model
+from bayescale.model.builder import build_model
 from bayescale.scoring import score_fit, score_runs
 
 TRUTH = {"epsilon": 0.85, "k": 2.3, "gamma": 0.75}
@@ -23,19 +24,19 @@ PHI = 1 / (4 * NOISE**2) - 1
 
 
 @pytest.fixture(scope="module")
-def runs():
-    return bs.simulate("gadre-downstream", TRUTH, n=40, noise=NOISE, random_seed=7)
+def runs(seed_for):
+    return bs.simulate("gadre-downstream", TRUTH, n=40, noise=NOISE, random_seed=seed_for("downstream-runs"))
 
 
 @pytest.fixture(scope="module")
-def beta_fit(runs):
-    return bs.fit("gadre-downstream", runs, chains=4, draws=500, random_seed=7)
+def beta_fit(runs, seed_for):
+    return bs.fit("gadre-downstream", runs, chains=4, draws=500, random_seed=seed_for("downstream-fit"))
 
 
 def test_beta_density_equals_scipy_and_pymc():
     y, mu, phi = np.array([0.02, 0.5, 0.93]), np.array([0.05, 0.6, 0.9]), np.array([20.0, 300.0, 4000.0])
     expected = stats.beta.logpdf(y, mu * phi, (1 - mu) * phi)
-    np.testing.assert_allclose(noise_logpdf("beta", y, mu, {"phi": phi}), expected, rtol=1e-12)
+    np.testing.assert_allclose(BETA.logpdf(y, mu, {"phi": phi}), expected, rtol=1e-12)
     np.testing.assert_allclose(pm.logp(pm.Beta.dist(alpha=mu * phi, beta=(1 - mu) * phi), y).eval(), expected, rtol=1e-10)
 
 
@@ -62,9 +63,9 @@ def test_beta_fit_recovers_the_law_and_its_precision(beta_fit):
 
 def test_pointwise_log_likelihood_equals_pymc(beta_fit):
     idata = az.InferenceData(posterior=beta_fit.idata.posterior)
-    model = build_model(beta_fit.spec, beta_fit.runs, beta_fit.levels, beta_fit.centre)
+    model = build_model(beta_fit.spec, beta_fit.runs, beta_fit.groups, beta_fit.centre)
     expected = pm.compute_log_likelihood(idata, model=model, progressbar=False).log_likelihood["target"].values
-    got = pointwise_log_likelihood(beta_fit.spec, beta_fit.idata.posterior, beta_fit.runs, beta_fit.levels)["target"].values
+    got = pointwise_log_likelihood(beta_fit.spec, beta_fit.idata.posterior, beta_fit.runs, beta_fit.groups)["target"].values
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
     assert "target" in beta_fit.idata.log_likelihood
 
@@ -87,13 +88,13 @@ def test_predictions_stay_in_the_unit_interval_and_save_load(beta_fit, tmp_path)
 def test_a_law_mean_outside_the_unit_interval_is_flagged(beta_fit):
     with pytest.warns(UserWarning, match=r"its mean leaves \(0, 1\) in 100.0% of the draws at rows \[0\]"):
         _, draws = beta_fit.sample_predictive(pd.DataFrame({"L": [0.5]}), random_seed=1)
-    assert np.all((draws["new_run"] >= 0) & (draws["new_run"] < 1e-3))
+    assert np.all((draws.new_run >= 0) & (draws.new_run < 1e-3))
 
 
 def test_scores_use_the_target_itself(beta_fit, runs):
     rng = np.random.default_rng(0)
     observed, draws = runs["error"].to_numpy()[:5], rng.beta(60, 40, size=(2000, 5))
-    scores = score_runs(observed, draws, log_crps=False)
+    scores = score_runs(observed, draws, crps_scale=BETA.crps_scale)
     np.testing.assert_allclose(scores["crps"], scoringrules.crps_ensemble(observed, draws.T, m_axis=-1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)

@@ -117,7 +117,9 @@ class Saturating(bs.Law):
 def test_python_law_object_round_trips():
     law = Saturating(name="saturating", formula="E + A * exp(-N)", inputs={"N": bs.laws.Input()},
                      parameters={"E": bs.laws.Parameter(bs.Prior("HalfNormal", sigma=3)), "A": bs.laws.Parameter(bs.Prior("HalfNormal", sigma=3))})
-    again = law_from_dict(law.to_dict())
+    with pytest.raises(bs.UntrustedCodeError, match="is the Python class .*Saturating; loading it imports that module .* trust_python=True"):
+        law_from_dict(law.to_dict())
+    again = law_from_dict(law.to_dict(), trust_python=True)
     assert type(again) is Saturating
     assert again.evaluate({"N": 1e9, "E": 1.0, "A": 1.0}) == pytest.approx(1 + np.exp(-1))
 
@@ -144,3 +146,86 @@ def test_unknown_law_and_prior_errors():
         bs.get_law("chinchilla").with_priors({"gamma": {"dist": "Normal", "mu": 0, "sigma": 1}})
     with pytest.raises(ValueError, match="unknown prior distribution 'Normall'"):
         bs.Prior("Normall", mu=0)
+
+
+def _write(path, spec):
+    lines = []
+    for key, value in spec.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {value!r}".replace("'", '"'))
+    for table in ("inputs", "parameters"):
+        for name, entry in spec.get(table, {}).items():
+            lines.append(f"[{table}.{name}]")
+            lines += [f"{k} = {v}" if isinstance(v, str) and v.startswith("{") else f'{k} = "{v}"' for k, v in entry.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+GOOD = {
+    "schema": 1, "name": "two-term", "formula": "E + A / N**alpha",
+    "inputs": {"N": {"unit": "parameters"}},
+    "parameters": {p: {"prior": prior} for p, prior in [("E", '{ dist = "LogNormal", mu = 0.5, sigma = 0.5 }'),
+                                                         ("A", '{ dist = "LogNormal", mu = 6.0, sigma = 2.0 }'),
+                                                         ("alpha", '{ dist = "LogNormal", mu = -1.1, sigma = 0.5 }')]},
+}
+
+
+def test_law_files_are_read_by_path_with_a_versioned_strict_schema(tmp_path):
+    law = bs.get_law(_write(tmp_path / "two-term.toml", GOOD))
+    assert law.name == "two-term" and law.input_names == ["N"] and law.to_dict()["schema"] == 1
+    assert bs.get_law(str(tmp_path / "two-term.toml")).to_dict() == law.to_dict()
+    cases = [
+        ({**GOOD, "likelyhood": "beta"}, r"two-term.toml has unknown fields \['likelyhood'\]; did you mean 'likelihood'"),
+        ({k: v for k, v in GOOD.items() if k != "formula"}, r"two-term.toml: missing 'formula'"),
+        ({**GOOD, "schema": 2}, r"two-term.toml: schema 2 is not a law-file version this bayescale reads \(it reads schema = 1\)"),
+        ({k: v for k, v in GOOD.items() if k != "schema"}, r"two-term.toml: missing 'schema' \(write schema = 1 at its top\)"),
+        ({**GOOD, "inputs": {"N": {"units": "parameters"}}}, r"two-term.toml: input 'N' has unknown fields \['units'\]; did you mean 'unit'"),
+        ({**GOOD, "python": "os:system"}, r"two-term.toml is the Python class os:system; loading it imports that module"),
+    ]
+    for spec, message in cases:
+        path = _write(tmp_path / "two-term.toml", spec)
+        with pytest.raises(LawError, match=message):
+            bs.get_law(path)
+    with pytest.raises(LawError, match="no law file at"):
+        bs.get_law(tmp_path / "missing.toml")
+    (tmp_path / "broken.toml").write_text("name = [")
+    with pytest.raises(LawError, match="broken.toml is not valid TOML"):
+        bs.get_law(tmp_path / "broken.toml")
+
+
+def test_every_catalogue_file_validates_against_the_json_schema():
+    import json
+    import tomllib
+
+    import jsonschema
+
+    from bayescale.laws import KEYS, catalogue_dir
+
+    schema = json.loads((catalogue_dir() / "law.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for name in bs.list_laws():
+        with (catalogue_dir() / f"{name}.toml").open("rb") as fh:
+            spec = tomllib.load(fh)
+        errors = [e.message for e in validator.iter_errors(spec)]
+        assert not errors, (name, errors)
+    # the schema and the reader agree on every table's keys
+    assert set(schema["properties"]) == set(KEYS["law"])
+    assert set(schema["properties"]["inputs"]["additionalProperties"]["properties"]) == set(KEYS["input"])
+    assert set(schema["properties"]["parameters"]["additionalProperties"]["properties"]) == set(KEYS["parameter"])
+    assert set(schema["properties"]["references"]["additionalProperties"]["properties"]) == set(KEYS["reference"])
+    assert not validator.is_valid({**json.loads(json.dumps(bs.get_law("chinchilla").to_dict())), "likelyhood": "beta"})
+
+
+def test_a_formula_without_priors_gets_documented_defaults_by_role():
+    law = bs.law_from_formula("E + A / N**alpha + B / D**beta")
+    assert law.input_names == ["N", "D"]
+    shown = repr(law)
+    for name, prior in [("E", "LogNormal(mu=0.5, sigma=1)"), ("A", "LogNormal(mu=5, sigma=3)"), ("alpha", "LogNormal(mu=-1.1, sigma=0.7)")]:
+        assert f"  {name} ~ {prior}    default prior for" in shown
+    assert "default prior for the coefficient of a power of an input" in law.parameters["B"].meaning
+    assert str(bs.law_from_formula("E + k * exp(-c * N)").parameters["c"].prior) == "Normal(mu=0, sigma=2.5)"
+    with pytest.raises(LawError, match=r"priors given for \['gamma'\], which formula 'E \+ A / N\*\*alpha' does not use"):
+        bs.law_from_formula("E + A / N**alpha", {"gamma": {"dist": "Normal", "mu": 0, "sigma": 1}})
+    with pytest.raises(bs.FormulaError, match="a formula must be a string, got int"):
+        bs.law_from_formula(3)

@@ -8,7 +8,9 @@ from scipy import stats
 
 import bayescale as bs
 from bayescale.fit import pointwise_log_likelihood
-from bayescale.model import Level, ModelError, ModelSpec, build_model, find_pivots
+from bayescale.errors import ModelError
+from bayescale.model import Level, ModelSpec, find_pivots
+from bayescale.model.builder import build_model
 
 
 def test_pivots_are_the_power_law_coefficients():
@@ -64,9 +66,9 @@ def test_level_coordinates_give_the_laws_posterior_density():
 def test_numpy_log_likelihood_equals_pymc(small_fit):
     idata = az.InferenceData(posterior=small_fit.idata.posterior)
     expected = pm.compute_log_likelihood(
-        idata, model=build_model(small_fit.spec, small_fit.runs, small_fit.levels, small_fit.centre), progressbar=False
+        idata, model=build_model(small_fit.spec, small_fit.runs, small_fit.groups, small_fit.centre), progressbar=False
     ).log_likelihood["log_loss"].values
-    got = pointwise_log_likelihood(small_fit.spec, small_fit.idata.posterior, small_fit.runs, small_fit.levels)["log_loss"].values
+    got = pointwise_log_likelihood(small_fit.spec, small_fit.idata.posterior, small_fit.runs, small_fit.groups)["log_loss"].values
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
 
@@ -152,3 +154,20 @@ def test_level_coordinates_per_group_give_the_hierarchical_density():
     logp += stats.t.logpdf(np.log(runs.loss.to_numpy()), 5.0, mu, 0.02).sum()
     logp += stats.halfnorm.logpdf(0.02, scale=0.1) + np.log(0.02) + stats.gamma.logpdf(5.0, 2.0, scale=10.0) + np.log(5.0)
     assert model.compile_logp()(point) == pytest.approx(logp, rel=1e-9)
+
+
+@pytest.mark.parametrize("prior", [
+    bs.Prior("Normal", mu=0, sigma=1), bs.Prior("LogNormal", mu=0, sigma=1), bs.Prior("Gamma", alpha=2, beta=1), bs.Prior("Beta", alpha=2, beta=2),
+    bs.Prior("Uniform", lower=-1, upper=3), bs.Prior("TruncatedNormal", mu=0, sigma=1, lower=0.5),
+    bs.Prior("TruncatedNormal", mu=0, sigma=1, upper=2.0), bs.Prior("TruncatedNormal", mu=0, sigma=1, lower=0.1, upper=0.9),
+], ids=str)
+def test_prior_unconstrained_scale_is_pymcs_transform(prior):
+    """New groups in prediction move on the scale the fit pooled on: PyMC's default transform, in NumPy."""
+    from pymc.distributions.transforms import _default_transform
+
+    x = np.array([0.6, 0.75])
+    rv = prior.dist_rv()
+    transform = _default_transform(rv.owner.op, rv)
+    expected = x if transform is None else transform.forward(pt.as_tensor(x), *rv.owner.inputs).eval()
+    np.testing.assert_allclose(prior.to_unconstrained(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(prior.from_unconstrained(prior.to_unconstrained(x)), x, rtol=1e-12)

@@ -144,24 +144,24 @@ def test_crossover_finds_where_one_law_overtakes_another():
 
 
 @pytest.fixture(scope="module")
-def pooled_fit():
+def pooled_fit(seed_for):
     base, corpora = BESIROGLU, [("web", 1.8), ("code", 1.2)]
     design = isoflop_design(np.geomspace(1e18, 1e21, 6), sizes=6, tokens_per_param=(4, 150))
     runs = pd.concat([bs.simulate(LAW, {**base, "E": e}, design=design, noise=0.01, random_seed=i).assign(corpus=name)
                       for i, (name, e) in enumerate(corpora)])
-    return bs.fit(LAW, runs, pool={"E": "corpus"}, chains=4, draws=400, random_seed=4)
+    return bs.fit(LAW, runs, pool={"E": "corpus"}, chains=4, draws=400, random_seed=seed_for("planning-pooled"), calibrate=False)
 
 
-def test_pooled_fit_plans_per_level_and_crosses_levels(pooled_fit):
+def test_pooled_fit_plans_per_group_and_crosses_groups(pooled_fit):
     result = bs.plan(pooled_fit, flops=[1e22])
     assert result.summary.index.names == ["corpus", "flops", "quantity"]
     n = result.summary.xs("N", level="quantity")["median"]
     assert n["code"].iloc[0] == pytest.approx(n["web"].iloc[0], rel=1e-9)  # only E varies by corpus
     loss = result.summary.xs("loss", level="quantity")["median"]
     assert loss["web"].iloc[0] - loss["code"].iloc[0] == pytest.approx(0.6, abs=0.1)
-    versus = bs.crossover(pooled_fit, pooled_fit, level_a="code", level_b="web", flops=[1e18, 1e22, 1e26])
+    versus = bs.crossover(pooled_fit, pooled_fit, group_a="code", group_b="web", flops=[1e18, 1e22, 1e26])
     assert (versus.table["p_a_better"] == 1.0).all() and versus.summary["p_overtake"] == 0
-    with pytest.raises(ValueError, match=r"pooled over 'corpus'; pick a level with level_a=/level_b=, one of \['code', 'web'\], got None"):
+    with pytest.raises(ValueError, match=r"pooled over 'corpus'; pick a group with group_a=/group_b=, one of \['code', 'web'\], got None"):
         bs.crossover(pooled_fit, pooled_fit)
     figure = plot_frontier(bs.plan(pooled_fit, flops=np.logspace(19, 24, 6)), mark=1e22)
     assert len(figure.axes[1].lines) == 2 + 1  # a loss line per corpus and the marked budget
@@ -185,7 +185,9 @@ def test_errors_name_the_problem():
         bs.plan(chinchilla, flops=1e22, method="newton")
     with pytest.raises(ValueError, match="ci_prob must be between 0 and 1, got 90"):
         bs.plan(chinchilla, flops=1e22, ci_prob=90)
-    with pytest.raises(ValueError, match="level 'web' given for an unpooled fit"):
+    with pytest.raises(ValueError, match="group 'web' given for an unpooled fit"):
+        bs.crossover(chinchilla, chinchilla, group_a="web")
+    with pytest.raises(bs.ArgumentError, match="unexpected keyword argument 'level_a'; it is now 'group_a'"):
         bs.crossover(chinchilla, chinchilla, level_a="web")
     with pytest.raises(ValueError, match="plot_frontier needs a plan over budgets"):
         plot_frontier(bs.plan(chinchilla, target_loss=2.0))
@@ -216,13 +218,14 @@ def test_plan_command(small_fit, tmp_path):
 
 
 @pytest.mark.slow
-def test_synthetic_planning_recovers_the_true_optimum():
-    """10 isoFLOP sweeps from a known law, each fitted: the true N* at 10x the largest budget is in the 90% interval in >= 8."""
+def test_synthetic_planning_recovers_the_true_optimum(seed_for):
+    """20 isoFLOP sweeps from a known law, each fitted: the true N* at 10x the largest budget is in the 90% interval in
+    >= 15 (a calibrated posterior misses that with probability 1%)."""
     design = isoflop_design(np.geomspace(1e18, 1e21, 8), sizes=8, tokens_per_param=(4, 150))
     truth = bs.plan(("chinchilla", BESIROGLU), flops=1e22).summary.loc[(1e22, "N")]
-    covered = []
-    for seed in range(10):
-        runs = bs.simulate(LAW, BESIROGLU, design=design, noise=0.01, random_seed=100 + seed)
-        result = bs.plan(bs.fit(LAW, runs, chains=4, draws=1000, random_seed=seed), flops=1e22).summary.loc[(1e22, "N")]
+    covered, base = [], seed_for("planning-recovery")
+    for i in range(20):
+        runs = bs.simulate(LAW, BESIROGLU, design=design, noise=0.01, random_seed=base + 100 + i)
+        result = bs.plan(bs.fit(LAW, runs, chains=4, draws=500, random_seed=base + i, calibrate=False), flops=1e22).summary.loc[(1e22, "N")]
         covered.append(result["lower"] < truth["median"] < result["upper"])
-    assert sum(covered) >= 8, covered
+    assert sum(covered) >= 15, covered

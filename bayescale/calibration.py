@@ -1,0 +1,85 @@
+"""Calibration: learn a fit's extrapolation error from rolling-origin refits inside its own runs.
+
+:func:`calibrate` refits the fit's model on the runs at or below successive origins (:class:`~bayescale.validation.RollingOrigins`),
+records each refit's predictive draws at the later runs, and gives the discrepancy model of
+:mod:`bayescale.extrapolation` its grid posterior. It returns a new :class:`~bayescale.fit.Fit`; the fit it is
+given is never changed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ExtrapolationWarning
+from .extrapolation import KAPPA_GRID, TAU_GRID, Calibration, discrepancy_posterior
+from .fit import Fit
+from .scales import default_by, distance, scales, span
+from .validation import ORIGINS, RollingOrigins, Split, refit_and_score
+
+CALIBRATION_DRAWS = 300  # posterior draws of each refit kept for the backtest records
+CALIBRATION_DRAWS_PER_CHAIN = 250
+
+
+def calibrate(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = None, executor: Any = None) -> Fit:
+    """``fit`` with its extrapolation error learned (see :mod:`bayescale.extrapolation`), as a new fit.
+
+    The refits use ``fit``'s model and sampler settings with fewer draws, and seeds from ``random_seed`` (default:
+    the fit's own). Where the error cannot be learned — a likelihood that does not observe the log target, too
+    few runs or distinct ``by`` values for two origins — the fit comes back without a calibration, with an
+    :class:`~bayescale.ExtrapolationWarning`.
+    """
+    return fit.with_calibration(learn(fit, origins, by, random_seed, executor))
+
+
+def learn(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = None, executor: Any = None) -> Calibration | None:
+    """The :class:`~bayescale.extrapolation.Calibration` of ``fit``, or None (with a warning) where it cannot be learned."""
+    law, family = fit.law, fit.spec.family
+    random_seed = fit.settings.get("random_seed") if random_seed is None else random_seed
+    if not family.log_target:
+        warnings.warn(
+            f"fit of {law.name!r}: the extrapolation error is learned on log target, which a {fit.spec.likelihood} likelihood "
+            "does not observe; intervals beyond the fitted runs cover noise and parameter uncertainty only",
+            ExtrapolationWarning,
+            stacklevel=3,
+        )
+        return None
+    by = by or default_by(law.input_names)
+    min_runs = 2 * (len(law.parameters) + len(fit.spec.noise_names)) + 1
+    splits = RollingOrigins(tuple(origins), by, min_runs).splits(fit.runs, law.input_names)
+    if len(splits) < 2:
+        warnings.warn(
+            f"fit of {law.name!r}: too few runs or distinct {by} values for rolling-origin refits, so the extrapolation "
+            "error cannot be learned; intervals beyond the fitted runs cover noise and parameter uncertainty only",
+            ExtrapolationWarning,
+            stacklevel=3,
+        )
+        return None
+    settings = {**fit.settings, "draws": CALIBRATION_DRAWS_PER_CHAIN}
+    results = refit_and_score(fit.spec, fit.runs, splits, partial(_record, by=by), settings, random_seed, executor)
+    records = [r.score for r in results]
+    weights = discrepancy_posterior(records, family)
+    fitted_span = span(scales(fit.runs, law.input_names)[by])
+    runs = int(sum(len(r["r"]) for r in records))
+    return Calibration(by, fitted_span, tuple(TAU_GRID.tolist()), tuple(KAPPA_GRID.tolist()), tuple(weights.tolist()), len(records), runs)
+
+
+def _record(refit: Fit, later: pd.DataFrame, split: Split, by: str) -> dict[str, Any]:
+    """A refit's law-mean draws at the later runs, its noise draws, and the later runs' distance beyond the refit's
+    runs in spans of ``by`` over them."""
+    law = refit.law
+    seed = refit.settings.get("random_seed")
+    table, draws = refit.sample_predictive(later, seed, extrapolation=False)
+    post = refit.idata.posterior
+    keep = np.random.default_rng(seed).permutation(len(draws.mean))[:CALIBRATION_DRAWS]
+    fitted = scales(refit.runs, law.input_names)
+    return {
+        "log_y": np.log(later[law.target].to_numpy(float)),
+        "mu": np.log(draws.mean[keep]),
+        "noise": {n: post[n].values.reshape(-1)[keep] for n in refit.spec.noise_names},
+        "r": distance(scales(table, law.input_names), fitted.max().to_dict()) / span(fitted[by]),
+    }

@@ -1,0 +1,142 @@
+"""What defines a model apart from the data: the law, the likelihood, pooling and priors, validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from ..data import prepare_runs
+from ..errors import LawError, ModelError
+from ..laws import Law, law_from_dict
+from ..likelihoods import Likelihood, get_likelihood
+from ..priors import Prior
+from .structure import Level, find_level, find_pivots, ref_symbol
+
+POOL_SD_PRIOR = Prior("HalfNormal", sigma=0.5)  # a pooled parameter's group scale on its unconstrained scale
+
+
+def group_codes(column: pd.Series, groups: list[str]) -> np.ndarray:
+    """Each run's index in ``groups`` (-1 for a group not among them)."""
+    return pd.Categorical(column.astype(str), categories=groups).codes.astype("int64")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The law, likelihood (by name), pooling (parameter -> group column), extra priors (noise and group scales)
+    and which pooled parameters are centred."""
+
+    law: Law
+    likelihood: str | None = None  # None: the law's own (``Law.likelihood``), else studentt
+    pool: dict[str, str] = field(default_factory=dict)
+    extra_priors: dict[str, Prior] = field(default_factory=dict)
+    centered: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "likelihood", get_likelihood(self.likelihood or self.law.likelihood).name)
+        unknown = set(self.pool) - set(self.law.parameters)
+        if unknown:
+            raise ModelError(
+                f"pool names {sorted(unknown)}, which are not parameters of law {self.law.name!r} "
+                f"({', '.join(self.law.parameters)})"
+            )
+        if len(set(self.pool.values())) > 1:
+            raise ModelError(f"all pooled parameters must share one group column, got {self.pool}")
+        for coef, shift in self.pivots.items():
+            exponents = sorted(s.name for s in shift.free_symbols if s.name in self.pool)
+            if exponents and coef not in self.pool:
+                at = " = ".join(s.name.removeprefix("__ref_") for s in shift.free_symbols if s.name.startswith("__ref_"))
+                raise ModelError(
+                    f"pooling {exponents} needs {coef!r} pooled too (pool={{..., {coef!r}: {self.group!r}}}): with {coef!r} shared, "
+                    f"every group's term would be pinned to one value at {at} = 1, far outside the data"
+                )
+        unpooled = set(self.centered) - set(self.pool)
+        if unpooled:
+            raise ModelError(f"centered names {sorted(unpooled)}, which are not pooled (pool={self.pool})")
+        allowed = set(self.noise_names) | {f"{p}_sd" for p in self.pool}
+        unknown = set(self.extra_priors) - allowed
+        if unknown:
+            raise ModelError(f"priors given for {sorted(unknown)}; besides law parameters, priors can be set for {sorted(allowed)}")
+
+    @property
+    def family(self) -> Likelihood:
+        """The likelihood object (noise parameters, observed scale, densities, draws)."""
+        return get_likelihood(self.likelihood)
+
+    @property
+    def group(self) -> str | None:
+        """The group column that pooled parameters vary over (None without pooling)."""
+        return next(iter(self.pool.values()), None)
+
+    @property
+    def noise_names(self) -> list[str]:
+        return list(self.family.noise)
+
+    def prepare_runs(self, data: Any, target: bool = True, columns: dict[str, str] | None = None) -> pd.DataFrame:
+        """``data`` validated for this model: the law's inputs (in their domains), the target if ``target`` (in the
+        likelihood's domain), the group."""
+        law, group = self.law, self.group
+        domains = {**law.domains, law.target: self.family.domain}
+        return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns, domains=domains)
+
+    def prior(self, name: str) -> Prior:
+        """The prior of a noise or group-scale parameter (law parameters have their own)."""
+        return self.extra_priors.get(name) or self.family.noise.get(name) or POOL_SD_PRIOR
+
+    @cached_property
+    def pivots(self) -> dict[str, sp.Expr]:
+        """Coefficients sampled at the data centre, each with ``log P = P_centre - shift``."""
+        return find_pivots(self.law)
+
+    @cached_property
+    def level(self) -> Level | None:
+        """The constant, terms and slopes sampled at the data centre, for laws of that shape (else None)."""
+        return find_level(self.law, self.pivots)
+
+    @property
+    def level_per_group(self) -> bool:
+        """Whether each group gets its own level coordinates: when the constant, the terms and the slope
+        exponents are all pooled, centred (the population then enters as a normal prior on each group's values)."""
+        level = self.level
+        return level is not None and {level.constant, *level.terms, *level.slopes.values()} <= set(self.centered)
+
+    def shift(self, name: str, values: dict[str, Any], refs: dict[str, Any], backend: str = "pytensor") -> Any:
+        """A pivot's ``shift`` (``log P = P_centre - shift``) at parameter ``values`` and log-input centres ``refs``."""
+        law = self.law
+        args = [values.get(p, 1.0) for p in law.param_names] + [refs[x] for x in law.input_names]
+        return self._shift_fns[backend][name](*args)
+
+    @cached_property
+    def _shift_fns(self) -> dict[str, dict[str, Any]]:
+        import pytensor.tensor as pt
+
+        law = self.law
+        symbols = [sp.Symbol(p, real=True) for p in law.param_names] + [ref_symbol(x) for x in law.input_names]
+        modules = {"pytensor": [{"log": pt.log, "exp": pt.exp}], "numpy": [{"log": np.log, "exp": np.exp}]}
+        return {b: {p: sp.lambdify(symbols, shift, modules=m) for p, shift in self.pivots.items()} for b, m in modules.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "law": self.law.to_dict(),
+            "likelihood": self.likelihood,
+            "pool": dict(self.pool),
+            "extra_priors": {k: v.to_dict() for k, v in self.extra_priors.items()},
+            "centered": list(self.centered),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], trust_python: bool = False) -> "ModelSpec":
+        """Rebuild from :meth:`to_dict` (a saved fit's specification)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("law"), dict):
+            raise LawError(f"a model specification needs a law table, got {type(raw).__name__}")
+        return cls(
+            law=law_from_dict(raw["law"], trust_python=trust_python),
+            likelihood=raw.get("likelihood"),
+            pool=dict(raw.get("pool") or {}),
+            extra_priors={k: Prior.from_dict(v) for k, v in (raw.get("extra_priors") or {}).items()},
+            centered=tuple(raw.get("centered") or ()),
+        )

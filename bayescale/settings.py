@@ -1,0 +1,32 @@
+"""Sampler settings of a fit: their names, defaults and checks (no sampler is imported here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ArgumentError
+
+SAMPLERS = ("nutpie", "pymc")
+DEFAULTS = {"sampler": None, "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
+
+
+def resolve(settings: dict[str, Any], law_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``settings`` over a law's own defaults over ``DEFAULTS``, checked; ``sampler`` resolved (nutpie by default).
+
+    >>> resolve({"draws": 500}, {"sampler": "pymc"})["sampler"], resolve({})["draws"]
+    ('pymc', 1000)
+    """
+    unknown = set(settings) - set(DEFAULTS)
+    if unknown:
+        raise ArgumentError(f"unknown sampler settings {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    given = {k: v for k, v in settings.items() if v is not None or k == "random_seed"}
+    out = {**DEFAULTS, **(law_defaults or {}), **given}
+    out["sampler"] = out["sampler"] or "nutpie"
+    if out["sampler"] not in SAMPLERS:
+        raise ArgumentError(f"unknown sampler {out['sampler']!r}; use one of {SAMPLERS}")
+    for name in ("chains", "draws", "tune"):
+        if not isinstance(out[name], int) or isinstance(out[name], bool) or out[name] < 1:
+            raise ArgumentError(f"{name} must be a positive whole number, got {out[name]!r}")
+    if not 0 < out["target_accept"] < 1:
+        raise ArgumentError(f"target_accept must lie strictly between 0 and 1, got {out['target_accept']!r}")
+    return out
