@@ -103,7 +103,8 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
 def _describe(law) -> None:
     """A law's citation, equation, defaults, inputs, every resolved prior and its references."""
     console.print(f"{law.name}: {law.title}\n{law.citation}\n\n  {law.target} = {law.formula}\n  LaTeX: {law.latex}\n"
-                  f"  likelihood: {law.likelihood or 'studentt'}; sampler: {law.sampler or 'nutpie'}\n")
+                  f"  likelihood: {law.likelihood or 'studentt'}; sampler: {law.sampler or 'nutpie'}"
+                  + "".join(f"; {k}: {v}" for k, v in law.fit_defaults.items() if k != "sampler") + "\n")
     for key, inp in law.inputs.items():
         console.print(f"  input {key}: {inp.description} [{inp.unit}]")
     for key, param in law.parameters.items():

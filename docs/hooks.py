@@ -94,7 +94,8 @@ def catalogue_page() -> tuple[str, dict[str, bytes]]:
         law = bs.get_law(name)
         images[f"laws/{name}.svg"] = _equation_svg(law.latex)
         lines += ["", f"## {name}", "", f"**{law.title}.** {law.citation}", "", f"![{name} equation](laws/{name}.svg)", "",
-                  f"`{law.target} = {law.formula}`", "", f"Default likelihood: `{law.likelihood or 'studentt'}`; sampler: `{law.sampler or 'nutpie'}`.", "",
+                  f"`{law.target} = {law.formula}`", "", f"Default likelihood: `{law.likelihood or 'studentt'}`; sampler: `{law.sampler or 'nutpie'}`"
+                  + "".join(f"; {k}: `{v}`" for k, v in law.fit_defaults.items() if k != "sampler") + ".", "",
                   "| input | unit | meaning |", "| --- | --- | --- |"]
         lines += [f"| `{k}` | {_cell(x.unit)} | {_cell(x.description)} |" for k, x in law.inputs.items()]
         lines += ["", "| parameter | default prior | meaning |", "| --- | --- | --- |"]

@@ -55,14 +55,18 @@ summary.round(4)
 
 # %% [markdown]
 # ## Predict
-# `predict` returns a new run's loss (`lower`, `median`, `upper`: noise included) and the law's mean
-# (`mean_*`). Chinchilla itself, 70B parameters on 1.4T tokens, lies far beyond the largest fitted run:
+# `predict` returns three nested intervals: the law's mean (`mean_*`, parameter uncertainty only), the law's
+# mean plus its own error beyond the fitted runs (`law_*`) and a new run's loss (`lower`, `median`, `upper`:
+# noise included). The law's error was learned when the fit was made, by rolling-origin refits inside the
+# runs (`fit.calibration`); `predict` itself runs no sampler, so the same seed gives the same numbers.
+# Chinchilla itself, 70B parameters on 1.4T tokens, lies far beyond the largest fitted run:
 
 # %%
 largest = runs.loc[runs["C"].idxmax()]
 chinchilla = pd.DataFrame({"N": [70e9], "D": [1.4e12]})
 prediction = fit.predict(chinchilla, ci_prob=0.9, random_seed=0)
 print(f"Chinchilla's compute is {6 * 70e9 * 1.4e12 / largest['C']:.0f}x the largest fitted run's")
+print(fit.calibration)
 prediction.round(4)
 
 # %%
@@ -70,8 +74,8 @@ figure = plot_fit(fit)
 
 # %% [markdown]
 # ## Save and load
-# A fit is one netCDF file holding the posterior, the law, the priors, the pooling, the runs and the
-# package version. Loading it gives back a `Fit` that predicts the same.
+# A fit is one netCDF file holding the posterior, the law, the priors, the pooling, the runs, the calibration
+# and the package version. Loading it gives back a `Fit` that predicts the same.
 
 # %%
 fit.save("chinchilla.nc")
