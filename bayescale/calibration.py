@@ -32,6 +32,14 @@ def calibrate(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any
     the fit's own). Where the error cannot be learned — a likelihood that does not observe the log target, too
     few runs or distinct ``by`` values for two origins — the fit comes back without a calibration, with an
     :class:`~bayescale.ExtrapolationWarning`.
+
+    >>> import bayescale as bs
+    >>> from bayescale.simulate import isoflop_design
+    >>> runs = bs.simulate("chinchilla", "besiroglu2024", design=isoflop_design(np.geomspace(1e18, 1e21, 7), sizes=6), random_seed=1)
+    >>> plain = bs.fit("chinchilla", runs, draws=250, random_seed=1, calibrate=False)
+    >>> calibrated = bs.calibrate(plain)
+    >>> plain.calibration is None, calibrated.calibration.refits, calibrated.idata is plain.idata
+    (True, 3, True)
     """
     return fit.with_calibration(learn(fit, origins, by, random_seed, executor))
 

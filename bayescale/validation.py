@@ -184,7 +184,19 @@ def refit_and_score(
 ) -> list[Result]:
     """Refit ``spec`` on each split's training runs (sampler ``settings``, a seed per split) and ``score(refit,
     test_runs, split)``. The refits' sampling warnings are left to ``score`` and the callers' tables (each carries
-    its diagnostics); ``executor`` runs the splits (default: one after another in this process)."""
+    its diagnostics); ``executor`` runs the splits (default: one after another in this process).
+
+    >>> import bayescale as bs
+    >>> runs = bs.simulate("powerlaw-n", {"E": 1.8, "A": 400.0, "alpha": 0.34}, n=40, random_seed=0)
+    >>> spec = bs.fit("powerlaw-n", runs, draws=200, random_seed=0, calibrate=False).spec
+    >>> splits = LeaveLargestOut(0.25, by="N").splits(runs, ["N"])
+    >>> def error(refit, held_out, split):  # the refit's median relative error on the held-out runs
+    ...     predicted = refit.predict(held_out, random_seed=0, extrapolation=False)["mean_median"].to_numpy()
+    ...     return float(np.median(np.abs(predicted / held_out["loss"].to_numpy() - 1)))
+    >>> result, = bs.refit_and_score(spec, runs, splits, error, {"draws": 200}, random_seed=1)
+    >>> len(result.fit.runs), result.score < 0.03
+    (30, True)
+    """
     tasks = [(spec, runs, split, score, {**(settings or {}), "random_seed": task_seed(random_seed, split.label)}) for split in splits]
     mapper = map if executor is None else executor.map
     return list(mapper(_run_split, tasks))

@@ -97,7 +97,7 @@ def run_case(law: str, data: str, load: Callable[[], pd.DataFrame], split: Calla
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.SamplingWarning)
-        result = bs.fit(law, runs[fitted], random_seed=1, **SETTINGS.get(law, {}))
+        result = bs.fit(law, runs[fitted], random_seed=1, calibrate=False, **SETTINGS.get(law, {}))
     return fit_row(law, data, result, time.perf_counter() - start, runs, fitted, held_out), result, runs
 
 

@@ -36,7 +36,7 @@ def run_case(law: str, data: str, runs: pd.DataFrame, likelihood: str) -> dict[s
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.SamplingWarning)
-        result = bs.fit(law, runs[fitted], likelihood=likelihood, **SETTINGS)
+        result = bs.fit(law, runs[fitted], likelihood=likelihood, calibrate=False, **SETTINGS)
     return {**fit_row(law, data, result, time.perf_counter() - start, runs, fitted), "likelihood": likelihood}
 
 

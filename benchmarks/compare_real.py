@@ -48,7 +48,7 @@ def main() -> None:
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", bs.SamplingWarning)  # printed below
-                fits[name] = bs.fit(name, runs, pool=pool, draws=args.draws, random_seed=1)
+                fits[name] = bs.fit(name, runs, pool=pool, draws=args.draws, random_seed=1, calibrate=False)
             print(f"{study} / {name} (pool {pool or 'none'}): {time.perf_counter() - start:.1f} s; {fits[name].diagnostics}")
         start = time.perf_counter()
         print(f"\n{study}: PSIS-LOO\n{bs.compare(fits).to_string()}")

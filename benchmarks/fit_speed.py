@@ -37,7 +37,7 @@ def timed_fit(bs, runs, sampler, seed):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
-        fit = bs.fit("chinchilla", runs, sampler=sampler, chains=4, draws=1000, random_seed=seed)
+        fit = bs.fit("chinchilla", runs, sampler=sampler, chains=4, draws=1000, random_seed=seed, calibrate=False)
         wall = time.perf_counter() - start
     diag, stats = fit.diagnostics, fit.idata.sample_stats
     return {

@@ -30,7 +30,7 @@ def interval(values: pd.Series, prob: float) -> str:
 
 def epoch(draws: int, seed: int) -> None:
     start = time.perf_counter()
-    fit = bs.fit("chinchilla", bs.load_dataset("epoch-chinchilla"), draws=draws, random_seed=seed)
+    fit = bs.fit("chinchilla", bs.load_dataset("epoch-chinchilla"), draws=draws, random_seed=seed, calibrate=False)
     result = bs.plan(fit, flops=GOPHER).summary.loc[GOPHER]
     print(f"\n== epoch-chinchilla: Chinchilla law, {len(fit.runs)} runs, {time.perf_counter() - start:.0f} s; {fit.diagnostics}")
     print(f"plan at C = {GOPHER:.3g} FLOP (median [90% interval]):")
@@ -46,7 +46,7 @@ def porian(draws: int, seed: int, max_excess: float) -> None:
     kept = runs[runs["loss"] <= (1 + max_excess) * best]
     start = time.perf_counter()
     pool = dict.fromkeys(["E", "A", "B", "alpha", "beta"], "config")
-    fit = bs.fit("chinchilla", kept[["N", "D", "loss", "config"]], pool=pool, draws=draws, random_seed=seed)
+    fit = bs.fit("chinchilla", kept[["N", "D", "loss", "config"]], pool=pool, draws=draws, random_seed=seed, calibrate=False)
     print(f"\n== porian: Chinchilla law pooled by configuration, {len(kept)} of {len(runs)} runs "
           f"(loss within {max_excess:.0%} of the isoFLOP minimum), {time.perf_counter() - start:.0f} s; {fit.diagnostics}")
     a = bs.plan(fit, flops=1e19).draws.set_index("config")["a"]  # a does not depend on C for this law

@@ -55,7 +55,7 @@ def main() -> None:
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", bs.SamplingWarning)
-                    fit = bs.fit(law, runs, pool=law_pool, draws=args.draws, random_seed=seed)
+                    fit = bs.fit(law, runs, pool=law_pool, draws=args.draws, random_seed=seed, calibrate=False)
                 wall = time.perf_counter() - start
                 d, post = fit.diagnostics, fit.idata.posterior
                 e = post["E"] if "E" in post else __import__("numpy").exp(post["logE"])

@@ -13,7 +13,6 @@ import os
 import pandas as pd
 
 import bayescale as bs
-from bayescale.plots import plot_fit
 
 DRAWS = int(os.environ.get("BAYESCALE_NOTEBOOK_DRAWS", "1000"))
 
@@ -70,7 +69,7 @@ print(fit.calibration)
 prediction.round(4)
 
 # %%
-figure = plot_fit(fit)
+figure = bs.plot_fit(fit)
 
 # %% [markdown]
 # ## Save and load

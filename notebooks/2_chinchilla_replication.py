@@ -31,7 +31,7 @@ CI = 0.8  # compare intervals at the same probability
 
 # %%
 runs = bs.load_dataset("epoch-chinchilla")
-fit = bs.fit("chinchilla", runs, draws=DRAWS, tune=DRAWS, random_seed=2022)
+fit = bs.fit("chinchilla", runs, draws=DRAWS, tune=DRAWS, random_seed=2022, calibrate=False)
 print(fit.diagnostics)
 
 # %% [markdown]

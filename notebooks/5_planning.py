@@ -11,12 +11,11 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
-from bayescale.planning import plot_frontier, plot_isoflop
 
 DRAWS = int(os.environ.get("BAYESCALE_NOTEBOOK_DRAWS", "1000"))
 
 runs = bs.load_dataset("epoch-chinchilla")
-fit = bs.fit("chinchilla", runs, draws=DRAWS, tune=DRAWS, random_seed=5)
+fit = bs.fit("chinchilla", runs, draws=DRAWS, tune=DRAWS, random_seed=5, calibrate=False)  # planning reads the law's mean
 print(fit.diagnostics)
 
 # %% [markdown]
@@ -27,7 +26,7 @@ print(fit.diagnostics)
 # %%
 budgets = np.geomspace(1e18, 1e26, 25)
 frontier = bs.plan(fit, flops=budgets)
-figure = plot_frontier(frontier, mark=[runs["C"].max(), 5.76e23])
+figure = bs.plot_frontier(frontier, mark=[runs["C"].max(), 5.76e23])
 
 # %% [markdown]
 # At Chinchilla's budget, 5.76e23 FLOP:
@@ -40,7 +39,7 @@ bs.plan(fit, flops=5.76e23).summary.round(4)
 
 # %%
 curves = bs.isoflop(fit, [1e20, 1e22, 1e24], points=31)
-figure = plot_isoflop(curves)
+figure = bs.plot_isoflop(curves)
 
 # %% [markdown]
 # ## Inference-aware optimum
@@ -61,7 +60,7 @@ pd.DataFrame(medians).T[["N", "D", "tokens_per_param", "loss"]].round(4)
 
 # %%
 gadre = bs.load_dataset("gadre-overtraining")
-pooled = bs.fit("chinchilla", gadre, pool={"E": "dataset", "A": "dataset", "B": "dataset"}, draws=DRAWS, tune=DRAWS, random_seed=5)
+pooled = bs.fit("chinchilla", gadre, pool={"E": "dataset", "A": "dataset", "B": "dataset"}, draws=DRAWS, tune=DRAWS, random_seed=5, calibrate=False)
 print(pooled.diagnostics)
 result = bs.crossover(pooled, pooled, group_a="rpj", group_b="c4_original", flops=np.geomspace(1e18, 1e26, 17))
 print(result.summary)

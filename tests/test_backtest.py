@@ -34,7 +34,7 @@ def test_learned_extrapolation_error_restores_coverage_of_a_misspecified_law(bro
     assert calibrated["coverage_90"] > plain["coverage_90"]
     assert abs(calibrated["coverage_90"] - 0.9) < abs(plain["coverage_90"] - 0.9)
     assert calibrated["elpd"] > plain["elpd"]  # better log score, not just wider
-    assert calibrated["median_rel_error"] == pytest.approx(plain["median_rel_error"], rel=0.05)
+    assert calibrated["median_rel_error"] == pytest.approx(plain["median_rel_error"], abs=0.002)  # wider, not moved
     assert calibrated["width_90"] < 3 * plain["width_90"]
 
 
