@@ -44,7 +44,8 @@ def test_draws_have_the_noise_models_moments(name):
     mu = 0.3 if name == "beta" else 1.5
     noise = {"sigma": 0.2, "nu": 30.0, "phi": 50.0}
     draws = family.draw(np.full(200_000, mu), {k: noise[k] for k in family.noise}, rng)
-    sd = {"studentt": 0.2 * np.sqrt(30 / 28), "normal": 0.2, "normal-raw": 0.2, "beta": np.sqrt(mu * (1 - mu) / 51)}[name]
+    variance = {"studentt": 0.04 * 30 / 28, "normal": 0.04, "normal-raw": 0.04, "beta": mu * (1 - mu) / 51}[name]
+    sd = np.sqrt(variance)
     assert draws.mean() == pytest.approx(mu, abs=4 * sd / np.sqrt(len(draws)))
     assert draws.std() == pytest.approx(sd, rel=0.01)
 
