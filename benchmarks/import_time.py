@@ -47,16 +47,16 @@ def main():
     print(f"{'probe':<18} {'checkout':<14} {'median s':>9} {'min s':>7} {'max s':>7}  imports")
     rows = {}
     for probe, code in PROBES.items():
-        times = {name: [] for name in checkouts}
+        times, loaded = {name: [] for name in checkouts}, {}
         for _ in range(args.repeats):
             for name, checkout in checkouts.items():
-                elapsed, loaded = run(checkout, code)
+                elapsed, loaded[name] = run(checkout, code)
                 times[name].append(elapsed)
         for name in checkouts:
-            heavy = ", ".join(m for m, v in loaded.items() if v is True) or "no PyMC, ArviZ or pyplot"
+            heavy = ", ".join(m for m, v in loaded[name].items() if v is True) or "no PyMC, ArviZ or pyplot"
             t = times[name]
             rows[(probe, name)] = statistics.median(t)
-            print(f"{probe:<18} {name:<14} {statistics.median(t):9.2f} {min(t):7.2f} {max(t):7.2f}  {heavy}; {loaded['modules']} modules")
+            print(f"{probe:<18} {name:<14} {statistics.median(t):9.2f} {min(t):7.2f} {max(t):7.2f}  {heavy}; {loaded[name]['modules']} modules")
         if args.baseline:
             print(f"{'':<18} {'ratio':<14} {rows[(probe, 'this checkout')] / rows[(probe, 'baseline')]:9.2f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
