@@ -90,13 +90,15 @@ def backtest(
     likelihood: str | None = None,
     centered: bool | list[str] = True,
     columns: dict[str, str] | None = None,
+    error_prior: Any = None,
     **settings: Any,
 ) -> Backtest:
     """Backtest ``law`` (a name, a :class:`Law` or a :class:`Fit`, whose model and runs are reused) on ``runs``.
 
     ``folds`` thresholds of ``by`` (default compute, else the law's first input) are placed in log scale between
     the fractions ``span`` of its range, unless ``thresholds`` gives them; model options are those of
-    :func:`~bayescale.fit` and ``settings`` its sampler settings.
+    :func:`~bayescale.fit` and ``settings`` its sampler settings; ``error_prior`` is the calibrations' ``prior`` (see
+    :func:`~bayescale.calibrate`).
 
     >>> from bayescale import simulate
     >>> from bayescale.simulate import isoflop_design
@@ -115,14 +117,14 @@ def backtest(
     inputs = spec.law.input_names
     by, scale = ordering(table, inputs, by)
     cuts = Thresholds(tuple(float(t) for t in thresholds), by) if thresholds is not None else Thresholds.spread(scale, folds, span, by)
-    score = partial(_score_fold, ci_probs=ci_probs, random_seed=random_seed, scale=scale)
+    score = partial(_score_fold, ci_probs=ci_probs, random_seed=random_seed, scale=scale, prior=error_prior)
     results = refit_and_score(spec, table, cuts.splits(table, inputs), score, settings, random_seed)
     return Backtest(spec.law.name, by, list(cuts.values), pd.concat([r.score[1] for r in results], ignore_index=True), [r.score[0] for r in results])
 
 
-def _score_fold(fitted: Fit, held_out: pd.DataFrame, split: Split, ci_probs, random_seed, scale: pd.Series) -> tuple[Fit, pd.DataFrame]:
+def _score_fold(fitted: Fit, held_out: pd.DataFrame, split: Split, ci_probs, random_seed, scale: pd.Series, prior: Any) -> tuple[Fit, pd.DataFrame]:
     """One fold: the fit calibrated on its own runs only, and its scores of the held-out runs, plain and calibrated."""
-    fitted = calibrate(fitted)
+    fitted = calibrate(fitted, prior=prior)
     largest = scale[split.train].max()
     parts = []
     for method, extrapolation in METHODS.items():

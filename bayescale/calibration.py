@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ExtrapolationWarning
+from .error_prior import ErrorPrior, default_prior
+from .errors import ArgumentError, ExtrapolationWarning
 from .extrapolation import KAPPA_GRID, TAU_GRID, Calibration, discrepancy_posterior
 from .fit import Fit
 from .scales import default_by, distance, scales, span
@@ -25,12 +26,15 @@ CALIBRATION_DRAWS = 300  # posterior draws of each refit kept for the backtest r
 CALIBRATION_DRAWS_PER_CHAIN = 250
 
 
-def calibrate(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = None, executor: Any = None) -> Fit:
+def calibrate(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = None, executor: Any = None, prior: Any = None) -> Fit:
     """``fit`` with its extrapolation error learned (see :mod:`bayescale.extrapolation`), as a new fit.
 
     The refits use ``fit``'s model and sampler settings with fewer draws, and seeds from ``random_seed`` (default:
-    the fit's own). Where the error cannot be learned — a likelihood that does not observe the log target, too
-    few runs or distinct ``by`` values for two origins — the fit comes back without a calibration, with an
+    the fit's own). The error's prior is ``prior``: ``"half-normal"`` (default), ``"literature"`` (the law's error
+    across the public studies, :func:`~bayescale.error_prior.default_prior`; wider: see
+    ``benchmarks/error_prior.py`` for how the two compare) or an :class:`~bayescale.error_prior.ErrorPrior`. A fit
+    with too few runs for rolling origins gets the prior alone. Where the error cannot be learned — a likelihood that
+    does not observe the log target — the fit comes back without a calibration, with an
     :class:`~bayescale.ExtrapolationWarning`.
 
     >>> import bayescale as bs
@@ -41,10 +45,10 @@ def calibrate(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any
     >>> plain.calibration is None, calibrated.calibration.refits, calibrated.idata is plain.idata
     (True, 3, True)
     """
-    return fit.with_calibration(learn(fit, origins, by, random_seed, executor))
+    return fit.with_calibration(learn(fit, origins, by, random_seed, executor, prior))
 
 
-def learn(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = None, executor: Any = None) -> Calibration | None:
+def learn(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = None, executor: Any = None, prior: Any = None) -> Calibration | None:
     """The :class:`~bayescale.extrapolation.Calibration` of ``fit``, or None (with a warning) where it cannot be learned."""
     law, family = fit.law, fit.spec.family
     random_seed = fit.settings.get("random_seed") if random_seed is None else random_seed
@@ -56,29 +60,41 @@ def learn(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = N
             stacklevel=3,
         )
         return None
+    prior = resolve_prior(prior)
     by = by or default_by(law.input_names)
     min_runs = 2 * (len(law.parameters) + len(fit.spec.noise_names)) + 1
     splits = RollingOrigins(tuple(origins), by, min_runs).splits(fit.runs, law.input_names)
-    if len(splits) < 2:
-        warnings.warn(
-            f"fit of {law.name!r}: too few runs or distinct {by} values for rolling-origin refits, so the extrapolation "
-            "error cannot be learned; intervals beyond the fitted runs cover noise and parameter uncertainty only",
-            ExtrapolationWarning,
-            stacklevel=3,
-        )
-        return None
     settings = {**fit.settings, "draws": CALIBRATION_DRAWS_PER_CHAIN}
-    results = refit_and_score(fit.spec, fit.runs, splits, partial(_record, by=by), settings, random_seed, executor)
+    results = refit_and_score(fit.spec, fit.runs, splits, partial(backtest_record, by=by), settings, random_seed, executor)
     records = [r.score for r in results]
-    weights = discrepancy_posterior(records, family)
+    if prior is None:
+        weights = discrepancy_posterior(records, family)
+        unit, growth, source = "spans", 1.0, "half-normal"
+    else:
+        weights = discrepancy_posterior(records, family, prior.log_weights(), prior.unit, prior.growth)
+        unit, growth, source = prior.unit, prior.growth, prior.describe()
     fitted_span = span(scales(fit.runs, law.input_names)[by])
-    runs = int(sum(len(r["r"]) for r in records))
-    return Calibration(by, fitted_span, tuple(TAU_GRID.tolist()), tuple(KAPPA_GRID.tolist()), tuple(weights.tolist()), len(records), runs)
+    runs = int(sum(len(r["d"]) for r in records))
+    reach = max((float(r["d"].max()) for r in records), default=0.0)
+    return Calibration(by, fitted_span, tuple(TAU_GRID.tolist()), tuple(KAPPA_GRID.tolist()), tuple(weights.tolist()), len(records), runs,
+                       unit, growth, reach, source)
 
 
-def _record(refit: Fit, later: pd.DataFrame, split: Split, by: str) -> dict[str, Any]:
-    """A refit's law-mean draws at the later runs, its noise draws, and the later runs' distance beyond the refit's
-    runs in spans of ``by`` over them."""
+def resolve_prior(prior: Any) -> ErrorPrior | None:
+    """``prior`` as an :class:`ErrorPrior` (``"literature"``: the shipped one), or None for the half-normal (default)."""
+    if prior is None or (isinstance(prior, str) and prior == "half-normal"):
+        return None
+    if isinstance(prior, ErrorPrior):
+        return prior
+    if isinstance(prior, str) and prior == "literature":
+        return default_prior()
+    raise ArgumentError(f"prior must be 'half-normal' (the default), 'literature' (the law's error across the public studies) or an "
+                        f"ErrorPrior; got {prior!r}")
+
+
+def backtest_record(refit: Fit, later: pd.DataFrame, split: Split, by: str) -> dict[str, Any]:
+    """A refit's law-mean draws at the later runs (log), its noise draws, the later runs' distance ``d`` (decades)
+    beyond the refit's runs, the ``span`` (decades of ``by``) those cover, and the later runs' ``by`` values."""
     law = refit.law
     seed = refit.settings.get("random_seed")
     table, draws = refit.sample_predictive(later, seed, extrapolation=False)
@@ -89,5 +105,7 @@ def _record(refit: Fit, later: pd.DataFrame, split: Split, by: str) -> dict[str,
         "log_y": np.log(later[law.target].to_numpy(float)),
         "mu": np.log(draws.mean[keep]),
         "noise": {n: post[n].values.reshape(-1)[keep] for n in refit.spec.noise_names},
-        "r": distance(scales(table, law.input_names), fitted.max().to_dict()) / span(fitted[by]),
+        "d": distance(scales(table, law.input_names), fitted.max().to_dict()),
+        "span": span(fitted[by]),
+        "value": scales(table, law.input_names)[by].to_numpy(float),
     }

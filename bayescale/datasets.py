@@ -289,6 +289,61 @@ _STUDIES: dict[str, _Study] = {
     ),
 }
 
+_SLDBENCH = {
+    "repository": "https://github.com/linhaowei1/SLD",
+    "commit": "61c9d59",
+    "license": "MIT",
+}
+_SLDBENCH_CITATION = "Lin et al. (2026), Can Language Models Discover Scaling Laws? (SLDBench), ICLR 2026, arXiv:2507.21184; data of "
+_SLDBENCH_SPLIT = "SLDBench's training split only (the benchmark loader's rule); its held-out rows are not in the data directory. "
+_STUDIES.update({
+    "sldbench-data-constrained": _Study(
+        folder="sldbench/data_constrained_scaling_law",
+        files=("train.csv",),
+        columns={"N": "N", "D": "D", "loss": "loss"},
+        groups={"run": "id"},
+        six_nd=True,
+        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Muennighoff et al. (2023), Scaling Data-Constrained "
+                    "Language Models, arXiv:2305.16264",
+                    "caveats": _SLDBENCH_SPLIT + "Held out: runs with one of the two largest N or D. U = unique tokens "
+                    "(each seen D/U times; the source CSV swaps the names of D and U). C = 6ND."},
+    ),
+    "sldbench-moe": _Study(
+        folder="sldbench/moe_scaling_law",
+        files=("train.csv",),
+        columns={"N": "N", "loss": "loss"},
+        groups={"experts": "num_experts", "router": "router_type"},
+        units={"N": "dense parameters (those one token sees)"},
+        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Clark et al. (2022), Unified Scaling Laws for Routed "
+                    "Language Models, arXiv:2202.01169",
+                    "caveats": _SLDBENCH_SPLIT + "Held out: the largest dense size (1.31e9). Validation loss at step 249000; "
+                    "routers (Dense, Hash, RL-R, S-Base) mixed."},
+    ),
+    "sldbench-rectified": _Study(
+        folder="sldbench/rectified_scaling_law",
+        files=("train.csv",),
+        columns={"D": "D", "loss": "loss"},
+        groups={"curve": "curve", "model": "model", "dataset": "dataset"},
+        units={"D": "fine-tuning examples"},
+        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Lin et al. (2024), Selecting Large Language Model to "
+                    "Fine-tune via Rectified Scaling Law, arXiv:2402.02314",
+                    "caveats": _SLDBENCH_SPLIT + "Held out: each curve's point at 819,200 examples. Fine-tuning loss of 14 "
+                    "pre-trained models on subsets of 3 data sets, one curve per (model, dataset)."},
+    ),
+    "sldbench-lr": _Study(
+        folder="sldbench/lr_scaling_law",
+        files=("train.csv",),
+        columns={"N": "N", "D": "D", "loss": "loss", "lr": "lr"},
+        groups={},
+        six_nd=True,
+        units={"N": "non-embedding parameters", "lr": "peak learning rate"},
+        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Li et al. (2025), Predictable Scale: Optimal "
+                    "Hyperparameter Scaling Law in Large Language Model Pretraining, arXiv:2503.04715",
+                    "caveats": _SLDBENCH_SPLIT + "Held out: runs at the largest N and D together. Smoothed final loss of "
+                    "learning-rate and batch-size sweeps (bs in sequences); C = 6ND."},
+    ),
+})
+
 
 def list_datasets() -> list[str]:
     """Names accepted by :func:`load_dataset`.

@@ -134,17 +134,36 @@ class Fit:
 
         ``extrapolation=False`` leaves out the law's error (the plain posterior). A run beyond the fitted runs of a fit
         without calibration gets no law's error, with an :class:`~bayescale.ExtrapolationWarning` naming its distance.
+        ``error_from`` says what each run's law's error rests on: ``fitted range`` (none is added), ``own backtests``
+        (the fit's rolling origins reached that far), ``prior`` (farther: the cross-study prior alone, with an
+        :class:`~bayescale.ExtrapolationWarning`) or ``none (plain posterior)``.
         Groups the fit never saw draw their parameters from the population. The same ``random_seed`` gives the same
         output; no sampler runs.
         """
         quantiles = central_probs(ci_prob)
         table, draws = self.sample_predictive(new, random_seed, extrapolation)
-        table["distance"] = self.distance(table)
-        if extrapolation and self.calibration is None and table["distance"].max() > 0:
-            warnings.warn(self._uncalibrated(table["distance"].max()), ExtrapolationWarning, stacklevel=2)
+        table["distance"] = far = self.distance(table)
+        table["error_from"] = self._error_sources(far, extrapolation)
+        if extrapolation and self.calibration is None and far.max() > 0:
+            warnings.warn(self._uncalibrated(far.max()), ExtrapolationWarning, stacklevel=2)
+        elif extrapolation and far.max() > self.calibration.reach:
+            warnings.warn(
+                f"fit of {self.law.name!r}: {int((far > self.calibration.reach).sum())} run(s) lie up to {far.max():.2f} decades beyond the "
+                f"fitted runs, farther than its own backtests reached ({self.calibration.reach:.2f}); there the law's error rests on "
+                f"the prior ({self.calibration.prior})",
+                ExtrapolationWarning,
+                stacklevel=2,
+            )
         for prefix, key in [("", "new_run"), ("law_", "law"), ("mean_", "mean")]:
             table[f"{prefix}lower"], table[f"{prefix}median"], table[f"{prefix}upper"] = np.quantile(getattr(draws, key), quantiles, axis=0)
         return table
+
+    def _error_sources(self, far: np.ndarray, extrapolation: bool) -> np.ndarray:
+        """Per run, what its law's error rests on: none inside the fitted runs, else the fit's own backtests (up to
+        the farthest run they scored), the calibration's prior beyond, or nothing (plain posterior)."""
+        if not extrapolation or self.calibration is None:
+            return np.where(far > 0, "none (plain posterior)", "fitted range")
+        return np.select([far <= 0, far <= self.calibration.reach], ["fitted range", "own backtests"], "prior")
 
     def _uncalibrated(self, far: float) -> str:
         name = self.law.name

@@ -46,7 +46,7 @@ def fit(
 
     ``calibrate`` learns the law's error beyond the fitted runs from rolling-origin refits (:func:`bayescale.calibrate`,
     about one more fit's time): True always (warning where it cannot), False never, None (default) where the
-    likelihood and the runs allow it. Without it, predictions beyond the fitted runs carry no law's error and say so.
+    likelihood allows it (runs too few for rolling origins get the error's prior alone). Without it, predictions beyond the fitted runs carry no law's error and say so.
     """
     if calibrate not in (True, False, None):
         raise ArgumentError(f"calibrate must be True, False or None (where the runs allow it), got {calibrate!r}")
