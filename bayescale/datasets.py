@@ -301,7 +301,7 @@ _STUDIES.update({
         folder="sldbench/data_constrained_scaling_law",
         files=("train.csv",),
         columns={"N": "N", "D": "D", "loss": "loss"},
-        groups={"run": "id"},
+        groups={},
         six_nd=True,
         provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Muennighoff et al. (2023), Scaling Data-Constrained "
                     "Language Models, arXiv:2305.16264",

@@ -119,7 +119,7 @@ def learn_prior(grids: dict[str, np.ndarray], unit: str, growth: float, provenan
     >>> tau, kappa = np.meshgrid(TAU_GRID, KAPPA_GRID, indexing="ij")
     >>> grids = {f"s{i}": -0.5 * ((kappa - k) / 0.005) ** 2 - 0.5 * ((tau - 0.01) / 0.005) ** 2 for i, k in enumerate([0.02, 0.04, 0.08])}
     >>> prior = learn_prior(grids, "decades", 1.0)
-    >>> 0.025 < np.exp(prior.kappa_log_mean) < 0.06, prior.kappa_log_sd > 0.3
+    >>> bool(0.025 < prior.median("kappa") < 0.06), prior.kappa_log_sd > 0.3
     (True, True)
     """
     if not grids:

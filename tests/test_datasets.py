@@ -21,6 +21,10 @@ EXPECTED = {
     "multipower": (6265, ["N"], "run", 27, (2.5e7, 4.0e8), (2.61, 4.12)),
     "gemstones": (3850, ["N", "D", "C"], "run", 22, (4.8e7, 2.01e9), (2.49, 4.54)),
     "laion-clip": (1431, ["N", "D", "C"], "family", 2, (6.2e7, 5.11e8), (0.34, 7.51)),
+    "sldbench-data-constrained": (161, ["N", "D", "C"], None, 0, (7.0e6, 3.9e9), (2.57, 8.11)),
+    "sldbench-moe": (193, ["N"], "experts", 10, (1.65e7, 3.69e8), (2.08, 3.17)),
+    "sldbench-rectified": (504, ["D"], "curve", 42, None, (0.62, 4.39)),
+    "sldbench-lr": (1730, ["N", "D", "C"], None, 0, (2.14e8, 1.08e9), (2.12, 3.16)),
 }
 PROVENANCE_KEYS = {"repository", "commit", "license", "citation", "files", "caveats"}
 
@@ -43,16 +47,17 @@ def test_canonical_columns_and_attrs(name, shared_data):
     assert df.attrs["inputs"] == inputs
     assert df.attrs["target"] in df.columns
     assert PROVENANCE_KEYS <= set(df.attrs["provenance"])
-    assert re.fullmatch(r"[0-9a-f]{40}", df.attrs["provenance"]["commit"])
+    assert re.fullmatch(r"[0-9a-f]{7,40}", df.attrs["provenance"]["commit"])  # SLDBench's provenance names a short hash
     assert all((shared_data / f).is_file() for f in df.attrs["provenance"]["files"])
     canonical = list(df.attrs["units"])  # the canonical columns come first
     assert canonical == list(df.columns[: len(canonical)])
     assert set(inputs) | {"loss"} <= set(canonical) <= {"N", "D", "C", "loss", "step", "lr"}
-    assert ("step" in canonical) == (main_group == "run") and ("lr" in canonical) == (name == "multipower")
+    assert ("step" in canonical) == (main_group == "run") and ("lr" in canonical) == (name in ("multipower", "sldbench-lr"))
     for column in canonical:
         assert df[column].dtype == np.float64, column
         assert df[column].notna().all() and (df[column] > 0).all(), column
-    assert n_range[0] <= df["N"].min() and df["N"].max() <= n_range[1]
+    assert ("N" in df) == (n_range is not None)
+    assert n_range is None or n_range[0] <= df["N"].min() and df["N"].max() <= n_range[1]
     assert loss_range[0] <= df["loss"].min() and df["loss"].max() <= loss_range[1]
     groups = df.attrs["groups"]
     assert groups[:1] == ([main_group] if main_group else [])

@@ -120,15 +120,14 @@ def test_predict_says_where_each_runs_error_comes_from(small_fit):
     assert plain["error_from"].tolist() == ["fitted range", "none (plain posterior)", "none (plain posterior)"]
 
 
-def test_a_small_study_gets_the_literature_prior_alone(epoch_runs, seed_for):
-    """Runs spanning too little compute for rolling origins: calibrated by the prior alone, and predictions beyond
-    them say so."""
-    few = epoch_runs[epoch_runs.eval("6 * N * D") < 2e19].iloc[:20]
-    plain = bs.fit("chinchilla", few, draws=250, random_seed=seed_for("few-runs"), calibrate=False)
-    calibrated = bs.calibrate(plain, prior="literature")
+def test_without_rolling_origins_the_calibration_is_the_prior_alone(small_fit):
+    """No origins (as for runs too few or too narrow for them): the calibration is the literature prior itself, and
+    predictions beyond the runs say so."""
+    calibrated = bs.calibrate(small_fit, origins=(), prior="literature")
+    prior = np.exp(default_prior().log_weights()).ravel()
     assert calibrated.calibration.refits == 0 and calibrated.calibration.reach == 0
-    np.testing.assert_allclose(calibrated.calibration.weights, np.exp(default_prior().log_weights()).ravel() / np.exp(default_prior().log_weights()).sum())
-    assert "across" in str(calibrated.calibration)
+    np.testing.assert_allclose(calibrated.calibration.weights, prior / prior.sum())
+    assert "across 11 public study settings" in str(calibrated.calibration)
     with pytest.warns(bs.ExtrapolationWarning, match="rests on the prior"):
-        out = calibrated.predict(pd.DataFrame({"N": [1e10], "D": [2e11]}), random_seed=0)
+        out = calibrated.predict(pd.DataFrame({"N": [1e11], "D": [2e12]}), random_seed=0)
     assert out["error_from"].tolist() == ["prior"] and (out["law_upper"] > out["mean_upper"]).all()
