@@ -294,54 +294,42 @@ _SLDBENCH = {
     "commit": "61c9d59",
     "license": "MIT",
 }
-_SLDBENCH_CITATION = "Lin et al. (2026), Can Language Models Discover Scaling Laws? (SLDBench), ICLR 2026, arXiv:2507.21184; data of "
-_SLDBENCH_SPLIT = "SLDBench's training split only (the benchmark loader's rule); its held-out rows are not in the data directory. "
+
+
+def _sldbench(task: str, columns: dict[str, _Source], groups: dict[str, str], source: str, caveats: str, **options) -> _Study:
+    """One SLDBench task's training split (``sldbench/<task>_scaling_law/train.csv``), ``source`` the paper of its data."""
+    return _Study(
+        folder=f"sldbench/{task}_scaling_law", files=("train.csv",), columns=columns, groups=groups,
+        provenance={**_SLDBENCH, "citation": "Lin et al. (2026), Can Language Models Discover Scaling Laws? (SLDBench), ICLR 2026, "
+                    f"arXiv:2507.21184; data of {source}",
+                    "caveats": "SLDBench's training split only (the benchmark loader's rule); its held-out rows are not in the data "
+                    f"directory. {caveats}"},
+        **options,
+    )
+
+
 _STUDIES.update({
-    "sldbench-data-constrained": _Study(
-        folder="sldbench/data_constrained_scaling_law",
-        files=("train.csv",),
-        columns={"N": "N", "D": "D", "loss": "loss"},
-        groups={},
-        six_nd=True,
-        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Muennighoff et al. (2023), Scaling Data-Constrained "
-                    "Language Models, arXiv:2305.16264",
-                    "caveats": _SLDBENCH_SPLIT + "Held out: runs with one of the two largest N or D. U = unique tokens "
-                    "(each seen D/U times; the source CSV swaps the names of D and U). C = 6ND."},
-    ),
-    "sldbench-moe": _Study(
-        folder="sldbench/moe_scaling_law",
-        files=("train.csv",),
-        columns={"N": "N", "loss": "loss"},
-        groups={"experts": "num_experts", "router": "router_type"},
-        units={"N": "dense parameters (those one token sees)"},
-        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Clark et al. (2022), Unified Scaling Laws for Routed "
-                    "Language Models, arXiv:2202.01169",
-                    "caveats": _SLDBENCH_SPLIT + "Held out: the largest dense size (1.31e9). Validation loss at step 249000; "
-                    "routers (Dense, Hash, RL-R, S-Base) mixed."},
-    ),
-    "sldbench-rectified": _Study(
-        folder="sldbench/rectified_scaling_law",
-        files=("train.csv",),
-        columns={"D": "D", "loss": "loss"},
-        groups={"curve": "curve", "model": "model", "dataset": "dataset"},
-        units={"D": "fine-tuning examples"},
-        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Lin et al. (2024), Selecting Large Language Model to "
-                    "Fine-tune via Rectified Scaling Law, arXiv:2402.02314",
-                    "caveats": _SLDBENCH_SPLIT + "Held out: each curve's point at 819,200 examples. Fine-tuning loss of 14 "
-                    "pre-trained models on subsets of 3 data sets, one curve per (model, dataset)."},
-    ),
-    "sldbench-lr": _Study(
-        folder="sldbench/lr_scaling_law",
-        files=("train.csv",),
-        columns={"N": "N", "D": "D", "loss": "loss", "lr": "lr"},
-        groups={},
-        six_nd=True,
-        units={"N": "non-embedding parameters", "lr": "peak learning rate"},
-        provenance={**_SLDBENCH, "citation": _SLDBENCH_CITATION + "Li et al. (2025), Predictable Scale: Optimal "
-                    "Hyperparameter Scaling Law in Large Language Model Pretraining, arXiv:2503.04715",
-                    "caveats": _SLDBENCH_SPLIT + "Held out: runs at the largest N and D together. Smoothed final loss of "
-                    "learning-rate and batch-size sweeps (bs in sequences); C = 6ND."},
-    ),
+    "sldbench-data-constrained": _sldbench(
+        "data_constrained", {"N": "N", "D": "D", "loss": "loss"}, {},
+        "Muennighoff et al. (2023), Scaling Data-Constrained Language Models, arXiv:2305.16264",
+        "Held out: runs with one of the two largest N or D. U = unique tokens (each seen D/U times; the source CSV swaps the "
+        "names of D and U). C = 6ND.", six_nd=True),
+    "sldbench-moe": _sldbench(
+        "moe", {"N": "N", "loss": "loss"}, {"experts": "num_experts", "router": "router_type"},
+        "Clark et al. (2022), Unified Scaling Laws for Routed Language Models, arXiv:2202.01169",
+        "Held out: the largest dense size (1.31e9). Validation loss at step 249000; routers (Dense, Hash, RL-R, S-Base) mixed.",
+        units={"N": "dense parameters (those one token sees)"}),
+    "sldbench-rectified": _sldbench(
+        "rectified", {"D": "D", "loss": "loss"}, {"curve": "curve", "model": "model", "dataset": "dataset"},
+        "Lin et al. (2024), Selecting Large Language Model to Fine-tune via Rectified Scaling Law, arXiv:2402.02314",
+        "Held out: each curve's point at 819,200 examples. Fine-tuning loss of 14 pre-trained models on subsets of 3 data "
+        "sets, one curve per (model, dataset).", units={"D": "fine-tuning examples"}),
+    "sldbench-lr": _sldbench(
+        "lr", {"N": "N", "D": "D", "loss": "loss", "lr": "lr"}, {},
+        "Li et al. (2025), Predictable Scale: Optimal Hyperparameter Scaling Law in Large Language Model Pretraining, "
+        "arXiv:2503.04715",
+        "Held out: runs at the largest N and D together. Smoothed final loss of learning-rate and batch-size sweeps (bs in "
+        "sequences); C = 6ND.", six_nd=True, units={"N": "non-embedding parameters", "lr": "peak learning rate"}),
 })
 
 
