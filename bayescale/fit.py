@@ -146,7 +146,7 @@ class Fit:
         table["error_from"] = self._error_sources(far, extrapolation)
         if extrapolation and self.calibration is None and far.max() > 0:
             warnings.warn(self._uncalibrated(far.max()), ExtrapolationWarning, stacklevel=2)
-        elif extrapolation and far.max() > self.calibration.reach:
+        elif extrapolation and self.calibration is not None and far.max() > self.calibration.reach:
             warnings.warn(
                 f"fit of {self.law.name!r}: {int((far > self.calibration.reach).sum())} run(s) lie up to {far.max():.2f} decades beyond the "
                 f"fitted runs, farther than its own backtests reached ({self.calibration.reach:.2f}); there the law's error rests on "

@@ -6,7 +6,7 @@ import bayescale as bs
 from bayescale.diagnostics import diagnose
 
 NEW = pd.DataFrame({"N": [70e9, 1e9], "D": [1.4e12, 2e10]})
-COLUMNS = ["N", "D", "distance", "lower", "median", "upper", "law_lower", "law_median", "law_upper", "mean_lower", "mean_median", "mean_upper"]
+COLUMNS = ["N", "D", "distance", "error_from", "lower", "median", "upper", "law_lower", "law_median", "law_upper", "mean_lower", "mean_median", "mean_upper"]
 
 
 def test_small_fit_is_clean_and_in_law_units(small_fit):
