@@ -24,9 +24,9 @@ from scipy.special import logsumexp
 
 from .calibration import CALIBRATION_DRAWS_PER_CHAIN, backtest_record
 from .datasets import load_dataset
-from .error_prior import ErrorPrior, learn_prior
+from .error_prior import learn_prior
 from .errors import ArgumentError, MissingFileError
-from .extrapolation import KAPPA_GRID, TAU_GRID, discrepancy_posterior, grid_log_likelihood, halfnormal_log_prior, run_log_densities, scaled_distance
+from .extrapolation import KAPPA_GRID, TAU_GRID, grid_log_likelihood, halfnormal_log_prior, run_log_densities, scaled_distance
 from .fit import model_spec
 from .likelihoods import get_likelihood
 from .scales import default_by
