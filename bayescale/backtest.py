@@ -91,6 +91,8 @@ def backtest(
     centered: bool | list[str] = True,
     columns: dict[str, str] | None = None,
     error_prior: Any = None,
+    executor: Any = None,
+    study: str | None = None,
     **settings: Any,
 ) -> Backtest:
     """Backtest ``law`` (a name, a :class:`Law` or a :class:`Fit`, whose model and runs are reused) on ``runs``.
@@ -98,7 +100,9 @@ def backtest(
     ``folds`` thresholds of ``by`` (default compute, else the law's first input) are placed in log scale between
     the fractions ``span`` of its range, unless ``thresholds`` gives them; model options are those of
     :func:`~bayescale.fit` and ``settings`` its sampler settings; ``error_prior`` is the calibrations' ``prior`` (see
-    :func:`~bayescale.calibrate`).
+    :func:`~bayescale.calibrate`). ``executor`` runs the folds (a number of local worker processes, a Dask client or
+scheduler address: :func:`bayescale.executors.executor_for`; the results do not depend on it), ``study`` names the
+runs in the error of a fold that fails.
 
     >>> from bayescale import simulate
     >>> from bayescale.simulate import isoflop_design
@@ -118,7 +122,7 @@ def backtest(
     by, scale = ordering(table, inputs, by)
     cuts = Thresholds(tuple(float(t) for t in thresholds), by) if thresholds is not None else Thresholds.spread(scale, folds, span, by)
     score = partial(_score_fold, ci_probs=ci_probs, random_seed=random_seed, scale=scale, prior=error_prior)
-    results = refit_and_score(spec, table, cuts.splits(table, inputs), score, settings, random_seed)
+    results = refit_and_score(spec, table, cuts.splits(table, inputs), score, settings, random_seed, executor, study)
     return Backtest(spec.law.name, by, list(cuts.values), pd.concat([r.score[1] for r in results], ignore_index=True), [r.score[0] for r in results])
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``bayescale demo | laws | fit | predict | compare | report | backtest | plan``."""
+"""Command line: ``bayescale demo | laws | fit | predict | compare | report | backtest | plan | sweep``."""
 
 from __future__ import annotations
 
@@ -211,13 +211,15 @@ def compare_command(
     by: Annotated[Optional[str], typer.Option(help="with --cv largest: order runs by N, D or C (default C where derivable)")] = None,
     holdout: Annotated[float, typer.Option(help="with --cv largest: fraction of the largest runs to hold out")] = 0.2,
     reloo: Annotated[bool, typer.Option(help="score runs with Pareto k > 0.7 by exact refits")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="run the refits in this many local worker processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="run the refits on the Dask scheduler at this address (tcp://host:8786)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
 ):
     """Rank laws fitted to the same runs by PSIS-LOO or by extrapolation to the largest runs."""
     from .compare import compare
 
     try:
-        table = compare(_load_fits(fit_files), cv=cv, reloo=reloo, by=by, holdout=holdout)
+        table = compare(_load_fits(fit_files), cv=cv, reloo=reloo, by=by, holdout=holdout, executor=_executor(workers, scheduler))
     except USER_ERRORS as err:
         _fail(str(err))
     if as_json:
@@ -235,15 +237,26 @@ def report_command(
     holdout: Annotated[float, typer.Option(help="fraction of the largest runs to hold out")] = 0.2,
     reloo: Annotated[bool, typer.Option(help="score runs with Pareto k > 0.7 by exact refits")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace --out if it exists")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="run the refits in this many local worker processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="run the refits on the Dask scheduler at this address (tcp://host:8786)")] = None,
 ):
     """Write the law-comparison report: rankings, verdict, figures, and each law's equation, priors and posterior."""
     from .report import report
 
     try:
-        path = report(_load_fits(fit_files), out, by=by, holdout=holdout, reloo=reloo, overwrite=overwrite)
+        path = report(_load_fits(fit_files), out, by=by, holdout=holdout, reloo=reloo, overwrite=overwrite, executor=_executor(workers, scheduler))
     except USER_ERRORS as err:
         _fail(str(err))
     console.print(f"report: {path}")
+
+
+def _executor(workers: int | None, scheduler: str | None):
+    """The executor of ``--workers N`` or ``--scheduler ADDRESS`` (at most one), None for this process."""
+    if workers is not None and scheduler is not None:
+        _fail("give at most one of --workers N and --scheduler ADDRESS")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be a positive number of processes, got {workers}")
+    return scheduler or workers
 
 
 def _load_fits(paths: list[Path]) -> dict:
@@ -271,6 +284,8 @@ def backtest_command(
     draws: Annotated[Optional[int], typer.Option(help="draws per chain (default: the law's own, else 1000)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     figure: Annotated[Optional[Path], typer.Option(help="calibration figure to write (PNG)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="run the folds in this many local worker processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="run the folds on the Dask scheduler at this address (tcp://host:8786)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
 ):
     """Refit on the runs below successive thresholds and score the larger runs: coverage, CRPS, log score, error."""
@@ -281,7 +296,8 @@ def backtest_command(
         _fail("give exactly one of --data FILE or --dataset NAME")
     try:
         runs = datasets.load_dataset(dataset) if dataset else data
-        result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, thresholds=threshold, draws=draws, random_seed=seed)
+        result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, thresholds=threshold, draws=draws, random_seed=seed,
+                          executor=_executor(workers, scheduler), study=dataset or str(data))
     except USER_ERRORS as err:
         _fail(str(err))
     if figure:
@@ -334,3 +350,52 @@ def plan_command(
     for key, value in reach.items():
         console.print(f"P(target reachable within 1e30 FLOP) at {key}: {value:.1%}")
     console.print(f"figure: {figure}")
+
+
+@app.command("sweep")
+def sweep_command(
+    out: Annotated[Path, typer.Option(help="folder for the fits and the table (a sweep started again there resumes)")],
+    laws: Annotated[Optional[str], typer.Option(help="catalogue laws, comma-separated (default: every law whose inputs the runs have)")] = None,
+    dataset: Annotated[Optional[list[str]], typer.Option(help="a public data set by name (repeatable)")] = None,
+    data: Annotated[Optional[list[Path]], typer.Option(help="runs as .csv or .parquet (repeatable; named by file stem)")] = None,
+    group: Annotated[Optional[str], typer.Option(help="fit each value of this column separately")] = None,
+    holdout: Annotated[Optional[float], typer.Option(help="also refit without this fraction of the largest runs and score them")] = None,
+    draws: Annotated[Optional[int], typer.Option(help="draws per chain (default: each law's own, else 1000)")] = None,
+    tune: Annotated[Optional[int], typer.Option(help="tuning steps per chain (default: each law's own, else 1000)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (each task's own comes from it and the task's name)")] = 0,
+    workers: Annotated[Optional[int], typer.Option(help="run the fits in this many local worker processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="run the fits on the Dask scheduler at this address (tcp://host:8786)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the table as JSON records")] = False,
+):
+    """Fit every law to every data set (or group), saving each fit to --out as it finishes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .data import read_table
+    from .datasets import load_dataset
+    from .sweep import sweep
+
+    if not dataset and not data:
+        _fail("give at least one --dataset NAME or --data FILE")
+    try:
+        studies = {name: load_dataset(name) for name in dataset or []}
+        studies.update({path.stem: read_table(path) for path in data or []})
+        names = [name.strip() for name in laws.split(",") if name.strip()] if laws else None
+        failed = 0
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=as_json) as bar:
+            task = bar.add_task("sweep", total=None, failed=0)
+
+            def progress(row, finished, total):
+                nonlocal failed
+                failed += row["status"] == "failed"
+                bar.update(task, completed=finished, total=total, failed=failed, description=f"{row['law']} on {row['study']}")
+
+            table = sweep(names, studies, out, group=group, holdout=holdout, draws=draws, tune=tune, random_seed=seed,
+                          executor=_executor(workers, scheduler), progress=progress)
+    except USER_ERRORS as err:
+        _fail(str(err))
+    if as_json:
+        print(table.to_json(orient="records", indent=2))
+        return
+    shown = [c for c in ["law", "study", "group", "status", "runs", "divergences", "max_rhat", "elpd_loo", "coverage_90", "median_rel_error", "error"] if c in table]
+    console.print(_table(table[shown], f"sweep: {len(table)} tasks, table in {out / 'sweep.csv'}", index=False))

@@ -28,7 +28,8 @@ from .fit import Fit, central_probs
 from .scales import default_by
 from .calibration import calibrate
 from .scoring import CI_PROBS, holdout_loglik, score_fit, summarize_scores
-from .validation import LeaveLargestOut, Split, refit_and_score
+from .executors import run_all
+from .validation import LeaveLargestOut, Split, refit_jobs
 
 K_THRESHOLD = 0.7
 CV = ("loo", "largest")
@@ -149,6 +150,7 @@ def compare(
     by: str | None = None,
     holdout: float = 0.2,
     random_seed: int | None = 0,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Rank laws fitted to the same runs, best first.
 
@@ -156,13 +158,14 @@ def compare(
     ``weight`` and ``pseudo_bma_weight``, ``bad_k`` (runs with Pareto k > 0.7; see :func:`pareto_k`),
     ``refitted`` (of those, scored exactly when ``reloo``) and ``warning``.
     ``cv="largest"``: refit on the runs whose ``by`` (default compute where the runs give it, else the first
-    law's first input) is below its ``1 - holdout`` quantile and score the rest; see :func:`validate_extrapolation`.
+    law's first input) is below its ``1 - holdout`` quantile and score the rest; see :func:`validate_extrapolation`
+    (its refits run on ``executor``).
     """
     if cv not in CV:
         raise ArgumentError(f"unknown cv {cv!r}; use 'loo' (PSIS-LOO) or 'largest' (refit on smaller runs, score the largest)")
     fits = named_fits(fits)
     if cv == "largest":
-        return validate_extrapolation(fits, by=by, holdout=holdout, random_seed=random_seed).table
+        return validate_extrapolation(fits, by=by, holdout=holdout, random_seed=random_seed, executor=executor).table
     elpds = {name: loo(fit, reloo=reloo) for name, fit in fits.items()}
     table = az.compare(elpds, ic="loo", method="stacking")
     table["pseudo_bma_weight"] = az.compare(elpds, ic="loo", method="pseudo-BMA")["weight"]
@@ -202,6 +205,7 @@ def validate_extrapolation(
     ci_probs=CI_PROBS,
     random_seed: int | None = 0,
     extrapolation: bool = False,
+    executor: Any = None,
 ) -> Extrapolation:
     """Refit each law on the runs with the smallest ``by`` and score the largest ``holdout`` fraction.
 
@@ -210,7 +214,8 @@ def validate_extrapolation(
     ``crps``, ``coverage_50``/``coverage_90`` with median ``width_50``/``width_90`` relative to the prediction,
     ``median_rel_error``, and the refits' ``divergences`` and ``max_rhat``. The laws' own posteriors are scored
     unless ``extrapolation`` is True, which adds each refit's learned extrapolation error (see
-    :func:`bayescale.calibrate`).
+    :func:`bayescale.calibrate`). The laws' refits run together on ``executor`` (see
+    :func:`bayescale.executors.executor_for`).
     """
     fits = named_fits(fits, minimum=1)
     scales = run_scales(fits)
@@ -218,10 +223,10 @@ def validate_extrapolation(
     if by not in scales:
         raise ArgumentError(f"cannot order runs by {by!r}: the fits' runs have {list(scales.columns)}, and {by!r} cannot be derived from them")
     split, = LeaveLargestOut(holdout, by).splits(scales, [by])
-    score = partial(_score_held_out, ci_probs=ci_probs, random_seed=random_seed, extrapolation=extrapolation)
+    score = partial(score_held_out, ci_probs=ci_probs, random_seed=random_seed, extrapolation=extrapolation)
+    jobs = [job for fit in fits.values() for job in refit_jobs(fit.spec, fit.runs, [split], score, fit.settings, random_seed)]
     scores, refits, rows = {}, {}, {}
-    for name, fit in fits.items():
-        result, = refit_and_score(fit.spec, fit.runs, [split], score, fit.settings, random_seed)
+    for name, result in zip(fits, run_all(jobs, executor)):
         refits[name] = result.fit
         scores[name] = result.score.assign(**{by: scales[by].to_numpy()[split.test]})
         d = result.fit.diagnostics
@@ -234,7 +239,7 @@ def validate_extrapolation(
     return Extrapolation(by, split.threshold, table.astype({"rank": int, "n": int, "divergences": int}), scores, refits, split.test)
 
 
-def _score_held_out(refit: Fit, held_out: pd.DataFrame, split: Split, ci_probs, random_seed, extrapolation: bool) -> pd.DataFrame:
+def score_held_out(refit: Fit, held_out: pd.DataFrame, split: Split, ci_probs, random_seed, extrapolation: bool) -> pd.DataFrame:
     if extrapolation:
         refit = calibrate(refit)
     return score_fit(refit, held_out, ci_probs, random_seed, extrapolation)

@@ -58,6 +58,21 @@ class OverwriteError(BayescaleError, FileExistsError):
     """A file that exists and would be replaced; nothing is overwritten unless asked (``overwrite=True``)."""
 
 
+class ExecutorError(BayescaleError, RuntimeError):
+    """An executor that cannot run the tasks: an unreachable scheduler, a worker without bayescale."""
+
+
+class TaskError(BayescaleError, RuntimeError):
+    """A task of many (one refit, one sweep fit) that raised; its message names it (law, study, fold) and the cause."""
+
+    def __init__(self, name: str, cause: BaseException):
+        super().__init__(f"{name}: {type(cause).__name__}: {cause}")
+        self.name, self.cause = name, cause
+
+    def __reduce__(self):  # rebuilt from its arguments when it crosses processes
+        return type(self), (self.name, self.cause)
+
+
 class BayescaleWarning(UserWarning):
     """The base of every bayescale warning."""
 

@@ -30,6 +30,7 @@ def fit(
     random_seed: int | None = None,
     progressbar: bool = False,
     calibrate: bool | None = None,
+    executor: Any = None,
 ) -> Fit:
     """Fit ``law`` (a catalogue name, a ``.toml`` law file or a :class:`Law`) to ``data`` with NUTS.
 
@@ -46,7 +47,8 @@ def fit(
 
     ``calibrate`` learns the law's error beyond the fitted runs from rolling-origin refits (:func:`bayescale.calibrate`,
     about one more fit's time): True always (warning where it cannot), False never, None (default) where the
-    likelihood allows it (runs too few for rolling origins get the error's prior alone). Without it, predictions beyond the fitted runs carry no law's error and say so.
+    likelihood allows it (runs too few for rolling origins get the error's prior alone). Without it, predictions beyond the fitted runs carry no law's error and say so. ``executor`` runs the calibration's refits (local worker
+    processes, a Dask cluster: :func:`bayescale.executors.executor_for`).
     """
     if calibrate not in (True, False, None):
         raise ArgumentError(f"calibrate must be True, False or None (where the runs allow it), got {calibrate!r}")
@@ -56,5 +58,5 @@ def fit(
     if calibrate is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)  # predictions beyond the runs will say so
-            return result.with_calibration(learn(result))
-    return calibrate_fit(result) if calibrate else result
+            return result.with_calibration(learn(result, executor=executor))
+    return calibrate_fit(result, executor=executor) if calibrate else result

@@ -49,6 +49,13 @@ def _pytensor_functions() -> dict[str, Any]:
     return {"exp": pt.exp, "log": pt.log, "sqrt": pt.sqrt, "tanh": pt.tanh, "Max": pt.maximum, "Min": pt.minimum}
 
 
+def state_without_caches(obj: Any) -> dict[str, Any]:
+    """``obj``'s attributes without its cached properties (compiled functions do not pickle; they are rebuilt on
+    first use), so that laws and models travel to worker processes."""
+    cached = {name for cls in type(obj).__mro__ for name, value in vars(cls).items() if isinstance(value, cached_property)}
+    return {k: v for k, v in obj.__dict__.items() if k not in cached}
+
+
 @dataclass(frozen=True)
 class Input:
     """One input column of a law, e.g. ``N`` in parameters.
@@ -165,6 +172,9 @@ class Law:
     def domains(self) -> dict[str, str]:
         """Each input's domain, ``"positive"`` or ``"nonnegative"`` (what :func:`bayescale.data.prepare_runs` checks)."""
         return {name: x.domain for name, x in self.inputs.items()}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return state_without_caches(self)
 
     @cached_property
     def expr(self) -> sp.Expr:

@@ -11,6 +11,7 @@ import datetime
 import io
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import markdown
 import pandas as pd
@@ -135,6 +136,7 @@ def build_markdown(
     ci_prob: float = 0.9,
     random_seed: int | None = 0,
     extrapolation: Extrapolation | None = None,
+    executor: Any = None,
 ) -> tuple[str, dict[str, bytes]]:
     """The report as Markdown text and its figures (PNG bytes by file name); ``extrapolation`` reuses a validation already run."""
     from . import __version__
@@ -142,7 +144,7 @@ def build_markdown(
     fits = named_fits(fits)
     scales = run_scales(fits)
     loo = compare(fits, reloo=reloo)
-    ext = extrapolation or validate_extrapolation(fits, by=by, holdout=holdout, random_seed=random_seed)
+    ext = extrapolation or validate_extrapolation(fits, by=by, holdout=holdout, random_seed=random_seed, executor=executor)
     by = ext.by
     pareto = {name: pareto_k(fit) for name, fit in fits.items()}
     predictions = {name: fit.predict(fit.runs, ci_prob=ci_prob, random_seed=random_seed) for name, fit in fits.items()}
@@ -211,12 +213,14 @@ def report(
     overwrite: bool = False,
     random_seed: int | None = 0,
     extrapolation: Extrapolation | None = None,
+    executor: Any = None,
 ) -> Path:
     """Write the comparison report of ``fits`` to ``path``: ``.html`` (one file) or ``.md`` (figures in ``<name>_files/``).
 
     Contents: verdict, PSIS-LOO and extrapolation rankings, figures (fits with bands, residuals, Pareto k,
     extrapolation to the held-out largest runs), and per law its equation, priors, posterior and diagnostics.
-    ``extrapolation`` passes a :func:`validate_extrapolation` result of the same fits instead of refitting.
+    ``extrapolation`` passes a :func:`validate_extrapolation` result of the same fits instead of refitting;
+    otherwise its refits run on ``executor`` (see :func:`bayescale.executors.executor_for`).
     """
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
@@ -226,7 +230,7 @@ def report(
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
         raise OverwriteError(f"{', '.join(existing)} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    text, figures = build_markdown(fits, by=by, holdout=holdout, reloo=reloo, ci_prob=ci_prob, random_seed=random_seed, extrapolation=extrapolation)
+    text, figures = build_markdown(fits, by=by, holdout=holdout, reloo=reloo, ci_prob=ci_prob, random_seed=random_seed, extrapolation=extrapolation, executor=executor)
     if path.suffix.lower() == ".html":
         path.write_text(to_html(text, figures), encoding="utf-8")
         return path

@@ -5,6 +5,11 @@ nutpie is the default because it was measured faster on the Epoch data (see
 so a refit of the same law on new data skips compilation entirely. Both use a
 mass matrix that learns correlations (nutpie: low-rank; PyMC: full), which
 the law posteriors need. Both start their chains in the posterior's main mode (:mod:`bayescale.starts`).
+
+Models are compiled without fast-math: with it, LLVM's reassociations depend on how numba inlines functions,
+which differs between a fresh compile and one loaded from PyTensor's disk cache, so the same seed gave draws
+that differed between processes (the last bit of the log density first, whole draws after a few hundred steps).
+The draws do not depend on the number of sampler threads either (:func:`bayescale.settings.sampler_threads`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fns_per_chain
 
 from .errors import ArgumentError
-from .settings import SAMPLERS
+from .settings import SAMPLERS, sampler_threads
 from .starts import STARTS, Starts, find_modes
 
 _COMPILED: dict[str, Any] = {}
@@ -37,12 +42,13 @@ def sample(
     target_accept: float = 0.95,
     random_seed: int | None = None,
     progressbar: bool = False,
-    cores: int = 2,
+    cores: int | None = None,
 ) -> tuple[az.InferenceData, dict[str, float]]:
     """Sample ``model`` with NUTS; return the draws and timings (``compile_s``, ``sample_s``)."""
     if sampler not in SAMPLERS:
         raise ArgumentError(f"unknown sampler {sampler!r}; use one of {SAMPLERS}")
     seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0] % 2**31)
+    cores = cores or sampler_threads(chains)
     if sampler == "nutpie":
         return _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progressbar, cores)
     start = time.perf_counter()
@@ -122,7 +128,10 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
         # data a law does not use (a centre of an unpivoted input) is pruned from the compiled graph
         compiled = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
     else:
-        compiled = _COMPILED[cache_key] = nutpie.compile_pymc_model(model)
+        import pytensor
+
+        with pytensor.config.change_flags(numba__fastmath=False):
+            compiled = _COMPILED[cache_key] = nutpie.compile_pymc_model(model)
     compiled_at = time.perf_counter()
     starts = _nutpie_starts(compiled, seed)
     if starts.mode is not None:  # nutpie asks for each chain's start with a seed of its own

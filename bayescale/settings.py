@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .errors import ArgumentError
 
 SAMPLERS = ("nutpie", "pymc")
+THREADS_ENV = "BAYESCALE_SAMPLER_THREADS"  # threads that sample a fit's chains (set to 1 in worker processes)
 DEFAULTS = {"sampler": None, "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
 
 
@@ -30,3 +32,15 @@ def resolve(settings: dict[str, Any], law_defaults: dict[str, Any] | None = None
     if not 0 < out["target_accept"] < 1:
         raise ArgumentError(f"target_accept must lie strictly between 0 and 1, got {out['target_accept']!r}")
     return out
+
+
+def sampler_threads(chains: int) -> int:
+    """Threads that sample ``chains`` chains: ``$BAYESCALE_SAMPLER_THREADS`` where set (a worker process, which
+    shares its cores with other workers), else one per chain up to the cores there are (the draws do not depend
+    on it)."""
+    given = os.environ.get(THREADS_ENV)
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise ArgumentError(f"{THREADS_ENV} must be a positive whole number of threads, got {given!r}")
+        return int(given)
+    return max(1, min(chains, os.cpu_count() or 1))

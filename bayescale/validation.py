@@ -4,12 +4,13 @@ Every many-fit check goes through :func:`refit_and_score`: backtests (:class:`Th
 comparisons (:class:`LeaveLargestOut`), the rolling origins of a calibration (:class:`RollingOrigins`) and
 leave-one-group-out checks (:class:`LeaveOneGroupOut`). Runs are ordered by ``by``: compute C where the law's inputs
 give it (C = 6ND), else the law's first input (:func:`bayescale.scales.default_by`). Each refit's seed comes from
-the caller's seed and the split's label, never from the order the splits run in, so any executor (anything with
-the ``map`` of :class:`concurrent.futures.Executor`) gives the same results as the default in-process loop.
+the caller's seed and the split's label, never from the order the splits run in, so any executor (local worker
+processes, a Dask cluster: :mod:`bayescale.executors`) gives the same results as the default in-process loop.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 import zlib
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ArgumentError, SamplingWarning
+from .executors import Job, run_all
 from .fit import Fit, fit_spec
 from .model.spec import ModelSpec
 from .scales import default_by, scales
@@ -181,10 +183,13 @@ def refit_and_score(
     settings: dict[str, Any] | None = None,
     random_seed: Any = None,
     executor: Any = None,
+    study: str | None = None,
 ) -> list[Result]:
     """Refit ``spec`` on each split's training runs (sampler ``settings``, a seed per split) and ``score(refit,
     test_runs, split)``. The refits' sampling warnings are left to ``score`` and the callers' tables (each carries
-    its diagnostics); ``executor`` runs the splits (default: one after another in this process).
+    its diagnostics); ``executor`` runs the splits (see :func:`bayescale.executors.executor_for`; default: one after
+    another in this process); a split that raises is a :class:`~bayescale.executors.TaskError` named by the law,
+    ``study`` (what the runs are) and the split.
 
     >>> import bayescale as bs
     >>> runs = bs.simulate("powerlaw-n", {"E": 1.8, "A": 400.0, "alpha": 0.34}, n=40, random_seed=0)
@@ -197,9 +202,16 @@ def refit_and_score(
     >>> len(result.fit.runs), result.score < 0.03
     (30, True)
     """
-    tasks = [(spec, runs, split, score, {**(settings or {}), "random_seed": task_seed(random_seed, split.label)}) for split in splits]
-    mapper = map if executor is None else executor.map
-    return list(mapper(_run_split, tasks))
+    return run_all(refit_jobs(spec, runs, splits, score, settings, random_seed, study), executor)
+
+
+def refit_jobs(spec: ModelSpec, runs: pd.DataFrame, splits: list[Split], score: Score, settings: dict[str, Any] | None = None,
+               random_seed: Any = None, study: str | None = None) -> list[Job]:
+    """The jobs of :func:`refit_and_score`, for callers that run several models' refits at once."""
+    where = f"{spec.law.name} on {study}" if study else spec.law.name
+    affinity = json.dumps(spec.to_dict(), sort_keys=True, default=str)
+    return [Job(_run_split, (spec, runs, split, score, {**(settings or {}), "random_seed": task_seed(random_seed, split.label)}),
+                f"{where}, {split.label}", affinity) for split in splits]
 
 
 def _run_split(task: tuple) -> Result:

@@ -12,6 +12,7 @@ from bayescale import errors
 
 PACKAGE = Path(bs.__file__).parent
 PUBLIC = [
+    "ExecutorError", "TaskError", "sweep",
     "ArgumentError", "Backtest", "BayescaleError", "BayescaleWarning", "Calibration", "ComparisonError", "Crossover", "DataError",
     "DatasetError", "Diagnostics", "Extrapolation", "ExtrapolationWarning", "Fit", "FitFileError", "FormulaError", "Law", "LawError",
     "LeaveLargestOut", "LeaveOneGroupOut", "Likelihood", "MissingFileError", "ModelError", "OverwriteError", "Plan", "PlanError", "Prior",

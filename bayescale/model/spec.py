@@ -12,7 +12,7 @@ import sympy as sp
 
 from ..data import prepare_runs
 from ..errors import LawError, ModelError
-from ..laws import Law, law_from_dict
+from ..laws import Law, law_from_dict, state_without_caches
 from ..likelihoods import Likelihood, get_likelihood
 from ..priors import Prior
 from .structure import Level, find_level, find_pivots, ref_symbol
@@ -86,6 +86,9 @@ class ModelSpec:
     def prior(self, name: str) -> Prior:
         """The prior of a noise or group-scale parameter (law parameters have their own)."""
         return self.extra_priors.get(name) or self.family.noise.get(name) or POOL_SD_PRIOR
+
+    def __getstate__(self) -> dict[str, Any]:
+        return state_without_caches(self)
 
     @cached_property
     def pivots(self) -> dict[str, sp.Expr]:

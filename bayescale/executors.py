@@ -1,0 +1,338 @@
+"""Where many independent fits run: in this process, in local worker processes, or on a Dask cluster.
+
+Every many-fit loop (backtest folds, calibration origins, leave-largest-out comparisons, the literature bank,
+sweeps) hands its tasks to :func:`executor_for`, which accepts
+
+- ``None`` (or ``1``): one after another in this process;
+- an ``int`` N > 1: N local worker processes (``spawn``ed, no Dask needed);
+- a ``dask.distributed.Client``, or a scheduler address such as ``"tcp://10.0.0.5:8786"`` (``pip install bayescale[dask]``);
+- any :class:`concurrent.futures.Executor` (a process pool of your own, or another engine's adapter).
+
+Results never depend on where a task ran: each task's seed comes from its identity (see
+:func:`bayescale.validation.task_seed`) and compiled models give the same floating-point results in every
+process (no fast-math; see :mod:`bayescale.sampling`). Workers do not fight: each worker process has its own
+PyTensor compile directory (a numbered slot under the user cache, held by a file lock and kept warm for the
+next run), samples its chains in one thread (``BAYESCALE_SAMPLER_THREADS=1``) since the tasks share the cores,
+and tasks of one model go to the worker that compiled it where the executor allows (local processes; Dask as a
+soft restriction, so a lost worker's tasks move elsewhere). A task whose worker dies is run again (Dask's
+``retries``; a new process for local workers); a task that raises is reported by name (:class:`TaskError`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ArgumentError, ExecutorError, TaskError
+from .settings import THREADS_ENV
+
+RETRIES = 2  # times a task is run again when its worker dies
+_SLOT_LOCK: Any = None  # the open lock file that holds this process's compile-directory slot
+
+
+@dataclass(frozen=True)
+class Job:
+    """One task: ``fn(arg)``, called ``name`` in errors, and ``affinity``: tasks that share it (one model) are best
+    run by one worker, which then compiles that model once."""
+
+    fn: Callable[[Any], Any]
+    arg: Any
+    name: str
+    affinity: str = ""
+
+
+Outcome = tuple[int, Any, BaseException | None]  # a job's position, its result, or the error it raised
+
+
+class InProcess:
+    """Jobs run one after another in this process."""
+
+    parallel = False
+
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        for i, job in enumerate(jobs):
+            try:
+                yield i, job.fn(job.arg), None
+            except Exception as error:  # reported per job by the caller, with the job's name
+                yield i, None, error
+
+
+class FuturesExecutor:
+    """Jobs submitted to a :class:`concurrent.futures.Executor` the caller owns (it is not shut down here)."""
+
+    parallel = True
+
+    def __init__(self, executor: cf.Executor):
+        self.executor = executor
+
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        futures = {self.executor.submit(job.fn, job.arg): i for i, job in enumerate(jobs)}
+        yield from _finished(futures)
+
+
+class LocalProcesses:
+    """``workers`` local processes, each its own single-process pool, so that a model's jobs can be sent to the
+    worker that compiled it; a pool whose process died is replaced and its unfinished jobs run again. This process
+    holds each worker's compile-directory slot and starts the worker with it in its environment (a spawned worker
+    imports the caller's main module, and with it PyTensor, before any code of ours runs there)."""
+
+    parallel = True
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pools: list[cf.ProcessPoolExecutor | None] = [None] * workers
+        self._slots = [take_slot() for _ in range(workers)]
+
+    def _pool(self, slot: int) -> cf.ProcessPoolExecutor:
+        if self._pools[slot] is None:
+            pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            with _environment(worker_environment(self._slots[slot][1])):
+                pool.submit(os.getpid).result()  # the process starts now, with that environment
+            self._pools[slot] = pool
+        return self._pools[slot]
+
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        slots = assign(jobs, self.workers)
+        tries = [0] * len(jobs)
+        futures = {}
+
+        def submit(i: int) -> None:
+            pool = self._pool(slots[i])
+            futures[pool.submit(jobs[i].fn, jobs[i].arg)] = (i, pool)
+
+        for i in range(len(jobs)):
+            submit(i)
+        while futures:
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                i, pool = futures.pop(future)
+                error = future.exception()
+                if isinstance(error, cf.process.BrokenProcessPool) and tries[i] < RETRIES:
+                    tries[i] += 1
+                    if self._pools[slots[i]] is pool:  # the first of its jobs to see the dead process replaces it
+                        pool.shutdown(wait=False)
+                        self._pools[slots[i]] = None
+                    submit(i)
+                else:
+                    yield i, None if error else future.result(), error
+
+    def close(self) -> None:
+        for pool in self._pools:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        for lock, _ in self._slots:
+            lock.close()
+
+
+class DaskExecutor:
+    """Jobs on a Dask cluster through ``client``: named keys, ``retries`` when a worker dies, and a model's jobs
+    sent preferably (not only) to one worker."""
+
+    parallel = True
+
+    def __init__(self, client: Any):
+        from .dask_plugin import WorkerSetup
+
+        self.client = client
+        check_workers(client)
+        client.register_plugin(WorkerSetup(), name="bayescale-worker-setup")
+
+    def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        from dask.base import tokenize
+        from distributed import as_completed
+
+        workers = sorted(self.client.scheduler_info()["workers"])
+        slots = assign(jobs, len(workers))
+        futures = {}
+        for i, job in enumerate(jobs):
+            key = f"{job.name} ({tokenize(job.name, i, os.getpid(), id(jobs))})"
+            future = self.client.submit(job.fn, job.arg, key=key, pure=False, retries=RETRIES, workers=[workers[slots[i]]], allow_other_workers=True)
+            futures[future] = i
+        for future in as_completed(futures):
+            i = futures[future]
+            if future.status == "error":
+                yield i, None, future.exception()
+            else:
+                yield i, future.result(), None
+
+
+def assign(jobs: Sequence[Job], workers: int) -> list[int]:
+    """A worker for each job: jobs of one affinity together, groups spread so that workers get equal job counts.
+
+    >>> jobs = [Job(print, None, str(i), a) for i, a in enumerate("aaabbc")]
+    >>> assign(jobs, 2)
+    [0, 0, 0, 1, 1, 1]
+    """
+    groups: dict[str, list[int]] = {}
+    for i, job in enumerate(jobs):
+        groups.setdefault(job.affinity or job.name, []).append(i)
+    load = [0] * max(workers, 1)
+    slots = [0] * len(jobs)
+    for members in sorted(groups.values(), key=len, reverse=True):
+        slot = load.index(min(load))
+        load[slot] += len(members)
+        for i in members:
+            slots[i] = slot
+    return slots
+
+
+def _finished(futures: dict[cf.Future, int]) -> Iterator[Outcome]:
+    for future in cf.as_completed(futures):
+        error = future.exception()
+        yield futures[future], None if error else future.result(), error
+
+
+def run_all(jobs: Sequence[Job], executor: Any = None) -> list[Any]:
+    """Every job's result in order, run by ``executor`` (see :func:`executor_for`); when jobs raise, the others
+    still finish and the first in order is raised as a :class:`TaskError` naming it.
+
+    >>> run_all([Job(abs, -2, "a"), Job(abs, 3, "b")])
+    [2, 3]
+    >>> run_all([Job(abs, "x", "the task called x")])
+    Traceback (most recent call last):
+    ...
+    bayescale.executors.TaskError: the task called x: TypeError: bad operand type for abs(): 'str'
+    """
+    results: list[Any] = [None] * len(jobs)
+    errors: dict[int, BaseException] = {}
+    with executor_for(executor) as runner:
+        for i, result, error in runner.outcomes(jobs):
+            if error is None:
+                results[i] = result
+            else:
+                errors[i] = error
+    if errors:
+        first = min(errors)
+        others = f" (and {len(errors) - 1} other tasks: {', '.join(jobs[i].name for i in sorted(errors)[1:4])}...)" if len(errors) > 1 else ""
+        raise TaskError(jobs[first].name + others, errors[first]) from errors[first]
+    return results
+
+
+@contextlib.contextmanager
+def executor_for(executor: Any = None) -> Iterator[Any]:
+    """The runner for ``executor`` (see the module's text); what it starts here (processes, a Dask client from an
+    address) is closed on leaving, what the caller passed in is left running."""
+    if executor is None or (isinstance(executor, int) and not isinstance(executor, bool) and executor == 1):
+        yield InProcess()
+    elif isinstance(executor, int) and not isinstance(executor, bool):
+        if executor < 1:
+            raise ArgumentError(f"workers must be a positive number of processes, got {executor}")
+        runner = LocalProcesses(executor)
+        try:
+            yield runner
+        finally:
+            runner.close()
+    elif isinstance(executor, str):
+        client = connect(executor)
+        try:
+            yield DaskExecutor(client)
+        finally:
+            client.close()
+    elif isinstance(executor, cf.Executor):
+        yield FuturesExecutor(executor)
+    elif "distributed" in sys.modules and isinstance(executor, sys.modules["distributed"].Client):
+        yield DaskExecutor(executor)
+    else:
+        raise ArgumentError(
+            f"executor must be None, a number of worker processes, a Dask Client or scheduler address, or a "
+            f"concurrent.futures.Executor; got {executor!r}"
+        )
+
+
+def connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, or an :class:`ExecutorError` saying why there is none (waiting
+    Dask's ``distributed.comm.timeouts.connect``)."""
+    try:
+        import dask
+        from distributed import Client
+    except ImportError as error:
+        raise ExecutorError("running on a Dask scheduler needs the dask extra: pip install 'bayescale[dask]'") from error
+    timeout = dask.utils.parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ExecutorError(f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s: {error}") from error
+
+
+def check_workers(client: Any) -> None:
+    """Every worker of ``client`` has this version of bayescale installed, or an :class:`ExecutorError` naming
+    the workers that do not (asked with the standard library alone, which a worker without bayescale has too)."""
+    import importlib.metadata
+
+    from . import __version__
+
+    if not client.scheduler_info()["workers"]:
+        raise ExecutorError(f"the Dask cluster at {client.scheduler.address} has no workers")
+    versions = client.run(importlib.metadata.version, "bayescale", on_error="return")
+    wrong = {worker: version for worker, version in versions.items() if version != __version__}
+    if wrong:
+        listed = ", ".join(f"{w} ({v if isinstance(v, str) else 'not installed'})" for w, v in sorted(wrong.items()))
+        raise ExecutorError(f"these Dask workers lack bayescale {__version__} (install the same version there): {listed}")
+
+
+def take_slot() -> tuple[Any, Path]:
+    """A compile directory no other live process uses: the first numbered slot under the user cache whose lock file
+    this process can lock (kept locked while the returned handle is open; the directory stays, warm, for the next)."""
+    import platformdirs
+
+    root = Path(platformdirs.user_cache_dir("bayescale")) / "workers"
+    root.mkdir(parents=True, exist_ok=True)
+    slot = 0
+    while True:
+        lock = open(root / f"slot-{slot}.lock", "a")
+        if _try_lock(lock):
+            return lock, root / f"slot-{slot}"
+        lock.close()
+        slot += 1
+
+
+def worker_environment(directory: Path) -> dict[str, str]:
+    """The environment of a worker process: its own PyTensor compile directory, its chains in one thread."""
+    flags = ",".join(f for f in [os.environ.get("PYTENSOR_FLAGS", ""), f"base_compiledir={directory}"] if f)
+    return {"PYTENSOR_FLAGS": flags, THREADS_ENV: "1"}
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def prepare_worker() -> Path | None:
+    """Make this process (a Dask worker) a bayescale worker: chains in one thread and, where PyTensor is not yet
+    imported here, a compile directory of its own (:func:`take_slot`). Returns that directory, or None where it
+    keeps PyTensor's default (then start the workers with ``PYTENSOR_FLAGS=base_compiledir=...`` each)."""
+    global _SLOT_LOCK
+    os.environ[THREADS_ENV] = "1"
+    if "pytensor" in sys.modules or _SLOT_LOCK is not None:
+        return None
+    _SLOT_LOCK, directory = take_slot()
+    os.environ.update(worker_environment(directory))
+    return directory
+
+
+def _try_lock(handle: Any) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks (Windows): every slot counts as free, one process per run
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
