@@ -13,9 +13,10 @@ Results never depend on where a task ran: each task's seed comes from its identi
 process (no fast-math; see :mod:`bayescale.sampling`). Workers do not fight: each worker process has its own
 PyTensor compile directory (a numbered slot under the user cache, held by a file lock and kept warm for the
 next run), samples its chains in one thread (``BAYESCALE_SAMPLER_THREADS=1``) since the tasks share the cores,
-and tasks of one model go to the worker that compiled it where the executor allows (local processes; Dask as a
-soft restriction, so a lost worker's tasks move elsewhere). A task whose worker dies is run again (Dask's
-``retries``; a new process for local workers); a task that raises is reported by name (:class:`TaskError`).
+and each worker runs one task at a time, of the model it compiled last where one is left (:func:`dispatch`; on Dask
+a soft restriction, so that a lost worker's tasks move elsewhere). A task whose worker dies is run again (by Dask's
+scheduler, up to its ``allowed-failures``; in a new process for local workers, up to ``RETRIES`` times); a task
+that raises is reported by name (:class:`TaskError`), not retried: the same seed would raise again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from typing import Any
 from .errors import ArgumentError, ExecutorError, TaskError
 from .settings import THREADS_ENV
 
-RETRIES = 2  # times a task is run again when its worker dies
+RETRIES = 2  # times a local worker's task is run again when its process dies
+SHARE_AFTER = 3  # jobs of one model left before an idle worker compiles it too, to help
 _SLOT_LOCK: Any = None  # the open lock file that holds this process's compile-directory slot
 
 
@@ -54,7 +56,6 @@ Outcome = tuple[int, Any, BaseException | None]  # a job's position, its result,
 class InProcess:
     """Jobs run one after another in this process."""
 
-    parallel = False
 
     def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         for i, job in enumerate(jobs):
@@ -67,7 +68,6 @@ class InProcess:
 class FuturesExecutor:
     """Jobs submitted to a :class:`concurrent.futures.Executor` the caller owns (it is not shut down here)."""
 
-    parallel = True
 
     def __init__(self, executor: cf.Executor):
         self.executor = executor
@@ -83,7 +83,6 @@ class LocalProcesses:
     holds each worker's compile-directory slot and starts the worker with it in its environment (a spawned worker
     imports the caller's main module, and with it PyTensor, before any code of ours runs there)."""
 
-    parallel = True
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -99,29 +98,27 @@ class LocalProcesses:
         return self._pools[slot]
 
     def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
-        slots = assign(jobs, self.workers)
         tries = [0] * len(jobs)
-        futures = {}
 
-        def submit(i: int) -> None:
-            pool = self._pool(slots[i])
-            futures[pool.submit(jobs[i].fn, jobs[i].arg)] = (i, pool)
+        def submit(i: int, worker: int) -> Any:
+            pool = self._pool(worker)
+            future = pool.submit(jobs[i].fn, jobs[i].arg)
+            future.pool = pool  # which process it ran in, to replace that one if it dies
+            return future
 
-        for i in range(len(jobs)):
-            submit(i)
-        while futures:
-            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                i, pool = futures.pop(future)
-                error = future.exception()
-                if isinstance(error, cf.process.BrokenProcessPool) and tries[i] < RETRIES:
-                    tries[i] += 1
-                    if self._pools[slots[i]] is pool:  # the first of its jobs to see the dead process replaces it
-                        pool.shutdown(wait=False)
-                        self._pools[slots[i]] = None
-                    submit(i)
-                else:
-                    yield i, None if error else future.result(), error
+        def finished(pending: set) -> set:
+            return cf.wait(pending, return_when=cf.FIRST_COMPLETED)[0]
+
+        def retry(i: int, worker: int, future: Any) -> bool:
+            if not isinstance(future.exception(), cf.process.BrokenProcessPool) or tries[i] >= RETRIES:
+                return False
+            tries[i] += 1
+            if self._pools[worker] is future.pool:  # the first of its jobs to see the dead process replaces it
+                future.pool.shutdown(wait=False)
+                self._pools[worker] = None
+            return True
+
+        yield from dispatch(jobs, self.workers, submit, finished, retry)
 
     def close(self) -> None:
         for pool in self._pools:
@@ -132,10 +129,9 @@ class LocalProcesses:
 
 
 class DaskExecutor:
-    """Jobs on a Dask cluster through ``client``: named keys, ``retries`` when a worker dies, and a model's jobs
-    sent preferably (not only) to one worker."""
+    """Jobs on a Dask cluster through ``client``: named keys, and a model's jobs sent preferably (not only) to one
+    worker."""
 
-    parallel = True
 
     def __init__(self, client: Any):
         from .dask_plugin import WorkerSetup
@@ -146,41 +142,64 @@ class DaskExecutor:
 
     def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         from dask.base import tokenize
-        from distributed import as_completed
+        from distributed import wait
 
         workers = sorted(self.client.scheduler_info()["workers"])
-        slots = assign(jobs, len(workers))
-        futures = {}
-        for i, job in enumerate(jobs):
-            key = f"{job.name} ({tokenize(job.name, i, os.getpid(), id(jobs))})"
-            future = self.client.submit(job.fn, job.arg, key=key, pure=False, retries=RETRIES, workers=[workers[slots[i]]], allow_other_workers=True)
-            futures[future] = i
-        for future in as_completed(futures):
-            i = futures[future]
-            if future.status == "error":
-                yield i, None, future.exception()
-            else:
-                yield i, future.result(), None
+        token = tokenize(os.getpid(), id(jobs), [job.name for job in jobs])
+
+        def submit(i: int, worker: int) -> Any:  # preferably there; anywhere if that worker is lost
+            return self.client.submit(jobs[i].fn, jobs[i].arg, key=f"{jobs[i].name} ({token}-{i})", pure=False,
+                                      workers=[workers[worker]], allow_other_workers=True)
+
+        def finished(pending: set) -> set:
+            return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+
+        yield from dispatch(jobs, len(workers), submit, finished, lambda i, worker, future: False)
 
 
-def assign(jobs: Sequence[Job], workers: int) -> list[int]:
-    """A worker for each job: jobs of one affinity together, groups spread so that workers get equal job counts.
-
-    >>> jobs = [Job(print, None, str(i), a) for i, a in enumerate("aaabbc")]
-    >>> assign(jobs, 2)
-    [0, 0, 0, 1, 1, 1]
-    """
-    groups: dict[str, list[int]] = {}
+def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Callable, retry: Callable) -> Iterator[Outcome]:
+    """Run ``jobs`` on ``workers``, one at a time on each: a free worker takes a job of the affinity it ran last,
+    else of the affinity with most jobs left that no busy worker holds, else helps the busiest affinity if enough of
+    its jobs are left to pay for a second compile (:data:`SHARE_AFTER`). ``submit(i, worker)`` starts job ``i``
+    and returns its future, ``finished(futures)`` waits for some to finish, ``retry(i, worker, future)`` says
+    whether a failed job runs again."""
+    left: dict[str, list[int]] = {}
     for i, job in enumerate(jobs):
-        groups.setdefault(job.affinity or job.name, []).append(i)
-    load = [0] * max(workers, 1)
-    slots = [0] * len(jobs)
-    for members in sorted(groups.values(), key=len, reverse=True):
-        slot = load.index(min(load))
-        load[slot] += len(members)
-        for i in members:
-            slots[i] = slot
-    return slots
+        left.setdefault(job.affinity or job.name, []).append(i)
+    last: dict[int, str] = {}
+    running: dict[Any, tuple[int, int, str]] = {}
+    idle = list(range(workers))
+
+    def fill() -> None:
+        for worker in list(idle):
+            held = {a for _, w, a in running.values() if w != worker}
+            choice = next((a for a in [last.get(worker)] if a in left), None)
+            free = [a for a in left if a not in held]
+            if choice is None and free:
+                choice = max(free, key=lambda a: len(left[a]))
+            if choice is None and left:
+                busiest = max(left, key=lambda a: len(left[a]))
+                choice = busiest if len(left[busiest]) >= SHARE_AFTER else None
+            if choice is None:
+                continue
+            i = left[choice].pop(0)
+            if not left[choice]:
+                del left[choice]
+            running[submit(i, worker)] = (i, worker, choice)
+            last[worker] = choice
+            idle.remove(worker)
+
+    fill()
+    while running:
+        for future in finished(set(running)):
+            i, worker, affinity = running.pop(future)
+            idle.append(worker)
+            if future.exception() is not None and retry(i, worker, future):
+                left.setdefault(affinity, []).insert(0, i)
+                continue
+            error = future.exception()
+            yield i, None if error else future.result(), error
+        fill()
 
 
 def _finished(futures: dict[cf.Future, int]) -> Iterator[Outcome]:
@@ -198,7 +217,7 @@ def run_all(jobs: Sequence[Job], executor: Any = None) -> list[Any]:
     >>> run_all([Job(abs, "x", "the task called x")])
     Traceback (most recent call last):
     ...
-    bayescale.executors.TaskError: the task called x: TypeError: bad operand type for abs(): 'str'
+    bayescale.errors.TaskError: the task called x: TypeError: bad operand type for abs(): 'str'
     """
     results: list[Any] = [None] * len(jobs)
     errors: dict[int, BaseException] = {}

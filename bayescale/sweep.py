@@ -80,6 +80,15 @@ def sweep(
     ``executor`` runs the tasks (see :func:`bayescale.executors.executor_for`); ``out``, a folder, keeps the fits
     (``<law>__<study>[__<group>].nc``) and makes the sweep resumable; ``progress(row, finished, total)`` is called
     for each task as it finishes (and for each resumed one first).
+
+    >>> import bayescale as bs
+    >>> runs = bs.simulate("powerlaw-n", {"E": 1.8, "A": 400.0, "alpha": 0.34}, n=30, random_seed=0)
+    >>> table = sweep(["powerlaw-n", "kaplan"], {"simulated": runs}, draws=100, tune=100)
+    >>> table[["law", "status"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'law': 'powerlaw-n', 'status': 'done'},
+     {'law': 'kaplan', 'status': 'skipped'}]
+    >>> table.loc[1, "error"]
+    "the runs have no column 'D'"
     """
     if holdout is not None and not 0 < holdout < 1:
         raise ArgumentError(f"holdout is the fraction of the largest runs to hold out, between 0 and 1; got {holdout}")

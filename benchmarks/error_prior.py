@@ -32,7 +32,7 @@ CANDIDATES = [("spans", 1.0, "lognormal"), ("decades", 1.0, "lognormal"), ("deca
               ("spans", 1.0, "halfnormal")]  # (distance unit, growth power, population family)
 
 
-def bank(names: list[str], folder: Path, seed: int, max_rhat: float) -> dict[str, literature.Study]:
+def bank(names: list[str], folder: Path, seed: int, max_rhat: float, executor=None) -> dict[str, literature.Study]:
     folder.mkdir(parents=True, exist_ok=True)
     studies = {}
     for name in names:
@@ -41,7 +41,7 @@ def bank(names: list[str], folder: Path, seed: int, max_rhat: float) -> dict[str
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                records = literature.setting_records(setting, random_seed=seed)
+                records = literature.setting_records(setting, random_seed=seed, executor=executor)
             literature.save_records(records, setting.likelihood, path)
             print(f"{name}: {len(records)} refits in {time.perf_counter() - start:.0f} s", flush=True)
         records, likelihood = literature.load_records(path)
@@ -84,9 +84,11 @@ def main() -> None:
     parser.add_argument("--bank-only", action="store_true", help="build the record bank and stop")
     parser.add_argument("--write", action="store_true", help=f"write the learned prior to {PRIOR_FILE}")
     parser.add_argument("--figure", type=Path, help="write the coverage-by-distance figure here (replaces the file)")
+    parser.add_argument("--workers", type=int, help="refit the bank's origins in this many local worker processes")
+    parser.add_argument("--scheduler", help="refit the bank's origins on the Dask scheduler at this address")
     args = parser.parse_args()
     pd.set_option("display.width", 250, "display.max_columns", 40, "display.precision", 3)
-    studies = bank(args.settings, args.records, args.seed, args.max_rhat)
+    studies = bank(args.settings, args.records, args.seed, args.max_rhat, args.scheduler or args.workers)
     runs = {name: sum(len(r["d"]) for r in s.records) for name, s in studies.items()}
     print(f"\n{len(studies)} study settings, {sum(len(s.records) for s in studies.values())} origins, {sum(runs.values())} scored runs: {runs}")
     if args.bank_only:

@@ -116,3 +116,20 @@ def test_fit_a_law_file_and_a_formula_end_to_end(saved_fit, tmp_path):
     law_file.write_text(law_file.read_text().replace("formula =", "formla ="))
     bad = runner.invoke(app, ["fit", "--law", str(law_file), "--data", str(folder / "runs.csv"), "--out", str(tmp_path / "c.nc")])
     assert bad.exit_code == 2 and "my.toml has unknown fields ['formla']; did you mean 'formula'" in " ".join(bad.output.split())
+
+
+def test_sweep_command_fits_every_law_resumes_and_rejects_bad_workers(saved_fit, tmp_path):
+    folder = saved_fit[0]
+    args = ["sweep", "--laws", "powerlaw-n,kaplan-n", "--data", str(folder / "runs.csv"), "--out", str(tmp_path / "sweep"),
+            "--draws", "100", "--tune", "100", "--json"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    assert [(r["law"], r["study"], r["status"]) for r in rows] == [("powerlaw-n", "runs", "done"), ("kaplan-n", "runs", "done")]
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert [r["status"] for r in again] == ["resumed", "resumed"]
+    assert (tmp_path / "sweep" / "sweep.csv").is_file()
+    for bad, message in [(["--workers", "0"], "--workers must be a positive number"),
+                         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "at most one of --workers N and --scheduler")]:
+        out = runner.invoke(app, args + bad)
+        assert out.exit_code == 2 and message in out.output and "Traceback" not in out.output

@@ -1,0 +1,145 @@
+"""Many fits on more workers: the same rolling-origin refits run sequentially, on local worker processes and on a
+Dask LocalCluster, in one run; then a sweep of every catalogue law that fits the Epoch or Gadre runs.
+
+The refits are backtests of three laws (chinchilla, kaplan, powerlaw-n) on two studies (epoch-chinchilla,
+gadre-overtraining), one refit per rolling origin at ``ORIGINS``, 4 chains of 1000 draws each. Each configuration
+runs in a fresh Python process (imports, compilation from the disk caches, sampling, scoring: what a user waits
+for), and each checks that its records equal the sequential ones. Two sequential baselines: with the default
+sampler threads (chains in parallel on the cores there are) and with one thread, the work of one worker; the
+efficiency is the speed-up over the one-thread run divided by the workers. Run it twice: the first run of a new
+machine fills the workers' compile directories.
+
+    python benchmarks/many_fits.py [--workers 2] [--no-sweep]
+"""
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+LAWS = ("chinchilla", "kaplan", "powerlaw-n")
+STUDIES = ("epoch-chinchilla", "gadre-overtraining")
+ORIGINS = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
+
+
+def jobs():
+    """The refits: every law on every study at every rolling origin, as executor jobs."""
+    from functools import partial
+
+    import bayescale as bs
+    from bayescale.calibration import backtest_record
+    from bayescale.fit import model_spec
+    from bayescale.scales import default_by
+    from bayescale.validation import RollingOrigins, refit_jobs
+
+    out = []
+    for study in STUDIES:
+        for law in LAWS:
+            spec = model_spec(law)
+            runs = spec.prepare_runs(bs.load_dataset(study))
+            by = default_by(spec.law.input_names)
+            splits = RollingOrigins(ORIGINS, by, min_runs=12).splits(runs, spec.law.input_names)
+            out += refit_jobs(spec, runs, splits, partial(backtest_record, by=by), {"draws": 1000}, random_seed=0, study=study)
+    return out
+
+
+def configuration(name: str, workers: int, result: Path) -> None:
+    """Run the refits one way (in this fresh process) and pickle their records and wall time to ``result``."""
+    start = time.perf_counter()
+    from bayescale.executors import run_all
+
+    todo = jobs()
+    if name == "dask":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+            results = run_all(todo, client)
+    else:
+        results = run_all(todo, workers if name == "processes" else None)
+    records = [(r.split.label, r.score) for r in results]
+    diagnostics = [(r.fit.diagnostics.divergences, r.fit.diagnostics.max_rhat) for r in results]
+    result.write_bytes(pickle.dumps({"seconds": time.perf_counter() - start, "records": records, "diagnostics": diagnostics}))
+
+
+def equal(a, b) -> bool:
+    """Whether two records are the same to the last bit (arrays by value, NaN equal to NaN)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+    return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=np.asarray(a).dtype.kind == "f"))
+
+
+def measure(name: str, workers: int, threads: str | None) -> dict:
+    env = dict(os.environ)
+    env.pop("BAYESCALE_SAMPLER_THREADS", None)
+    if threads:
+        env["BAYESCALE_SAMPLER_THREADS"] = threads
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.pkl"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--run", name, "--workers", str(workers), "--result", str(result)], env=env, check=True)
+        wall = time.perf_counter() - start
+        print(f"{name} (workers {workers}, sampler threads {threads or 'default'}): {wall:.1f} s", file=sys.stderr, flush=True)
+        return {**pickle.loads(result.read_bytes()), "wall": wall}
+
+
+def sweep_table(workers: int) -> None:
+    import bayescale as bs
+
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        table = bs.sweep(None, list(STUDIES), out, holdout=0.2, executor=workers)
+        seconds = time.perf_counter() - start
+    shown = ["law", "study", "status", "divergences", "max_rhat", "min_ess_bulk", "elpd_loo", "coverage_90", "median_rel_error", "seconds"]
+    print(f"\nsweep: every catalogue law whose inputs the runs have, on {', '.join(STUDIES)}, leave-largest-20%-out, {workers} local workers: "
+          f"{len(table)} fits in {seconds:.0f} s\n")
+    print(table[[c for c in shown if c in table]].to_markdown(index=False, floatfmt=".4g"))
+    failed = table[table["status"] == "failed"]
+    for _, row in failed.iterrows():
+        print(f"failed: {row['law']} on {row['study']}: {row['error']}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        return configuration(args.run, args.workers, args.result)
+    w = args.workers
+    runs = {
+        "sequential, chains in parallel (default)": measure("sequential", 1, None),
+        "sequential, one thread (one worker's work)": measure("sequential", 1, "1"),
+        f"{w} local worker processes": measure("processes", w, None),
+        f"Dask LocalCluster, {w} workers": measure("dask", w, None),
+    }
+    base = runs["sequential, one thread (one worker's work)"]
+    default = runs["sequential, chains in parallel (default)"]
+    refits = len(base["records"])
+    print(f"{refits} refits: {', '.join(LAWS)} on {', '.join(STUDIES)}, rolling origins {ORIGINS[0]}–{ORIGINS[-1]}, 4 chains × 1000 draws; "
+          f"{os.cpu_count()} cores\n")
+    print("| configuration | wall s | speed-up over one thread | efficiency | speed-up over the default | records equal the sequential ones |")
+    print("|---|---|---|---|---|---|")
+    for name, run in runs.items():
+        workers = w if "worker" in name and "one" not in name else 1
+        same = equal(run["records"], base["records"]) and equal(run["diagnostics"], base["diagnostics"])
+        speed_up = base["wall"] / run["wall"]
+        print(f"| {name} | {run['wall']:.1f} | {speed_up:.2f} | {speed_up / workers:.2f} | {default['wall'] / run['wall']:.2f} | {same} |")
+    divergences = sum(d for d, _ in base["diagnostics"])
+    print(f"\nrefits' divergences: {divergences}; largest R-hat {max(r for _, r in base['diagnostics']):.4f}")
+    if not args.no_sweep:
+        sweep_table(w)
+
+
+if __name__ == "__main__":
+    main()
