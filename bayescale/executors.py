@@ -35,7 +35,7 @@ from .errors import ArgumentError, ExecutorError, TaskError
 from .settings import THREADS_ENV
 
 RETRIES = 2  # times a local worker's task is run again when its process dies
-SHARE_AFTER = 3  # jobs of one model left before an idle worker compiles it too, to help
+SHARE_AFTER = 8  # jobs of one model left before an idle worker compiles it too, to help (a compile costs ~6 refits)
 _SLOT_LOCK: Any = None  # the open lock file that holds this process's compile-directory slot
 
 
@@ -91,13 +91,21 @@ class LocalProcesses:
 
     def _pool(self, slot: int) -> cf.ProcessPoolExecutor:
         if self._pools[slot] is None:
-            pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            with _environment(worker_environment(self._slots[slot][1])):
-                pool.submit(os.getpid).result()  # the process starts now, with that environment
-            self._pools[slot] = pool
+            self._start([slot])
         return self._pools[slot]
 
+    def _start(self, slots: list[int]) -> None:
+        """Start the worker processes of ``slots`` at once, each with its own environment (set while it spawns)."""
+        started = []
+        for slot in slots:
+            pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            with _environment(worker_environment(self._slots[slot][1])):
+                started.append(pool.submit(os.getpid))  # the process starts here, with that environment
+            self._pools[slot] = pool
+        cf.wait(started)
+
     def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        self._start([slot for slot, pool in enumerate(self._pools) if pool is None])
         tries = [0] * len(jobs)
 
         def submit(i: int, worker: int) -> Any:
