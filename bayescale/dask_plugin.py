@@ -6,11 +6,11 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from .executors import prepare_worker
+from .workers import prepare_worker
 
 
 class WorkerSetup(WorkerPlugin):
-    """Runs :func:`~bayescale.executors.prepare_worker` on every worker, those that join later included."""
+    """Runs :func:`~bayescale.workers.prepare_worker` on every worker, those that join later included."""
 
     idempotent = True
 

@@ -28,15 +28,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .errors import ArgumentError, ExecutorError, TaskError
-from .settings import THREADS_ENV
+from .workers import environment, take_slot, worker_environment
 
 RETRIES = 2  # times a local worker's task is run again when its process dies
 SHARE_AFTER = 8  # jobs of one model left before an idle worker compiles it too, to help (a compile costs ~6 refits)
-_SLOT_LOCK: Any = None  # the open lock file that holds this process's compile-directory slot
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ class LocalProcesses:
         started = []
         for slot in slots:
             pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            with _environment(worker_environment(self._slots[slot][1])):
+            with environment(worker_environment(self._slots[slot][1])):
                 started.append(pool.submit(os.getpid))  # the process starts here, with that environment
             self._pools[slot] = pool
         cf.wait(started)
@@ -142,7 +140,7 @@ class DaskExecutor:
 
 
     def __init__(self, client: Any):
-        from .dask_plugin import WorkerSetup
+        from .dask_plugin import WorkerSetup  # imports Dask
 
         self.client = client
         check_workers(client)
@@ -302,64 +300,3 @@ def check_workers(client: Any) -> None:
     if wrong:
         listed = ", ".join(f"{w} ({v if isinstance(v, str) else 'not installed'})" for w, v in sorted(wrong.items()))
         raise ExecutorError(f"these Dask workers lack bayescale {__version__} (install the same version there): {listed}")
-
-
-def take_slot() -> tuple[Any, Path]:
-    """A compile directory no other live process uses: the first numbered slot under the user cache whose lock file
-    this process can lock (kept locked while the returned handle is open; the directory stays, warm, for the next)."""
-    import platformdirs
-
-    root = Path(platformdirs.user_cache_dir("bayescale")) / "workers"
-    root.mkdir(parents=True, exist_ok=True)
-    slot = 0
-    while True:
-        lock = open(root / f"slot-{slot}.lock", "a")
-        if _try_lock(lock):
-            return lock, root / f"slot-{slot}"
-        lock.close()
-        slot += 1
-
-
-def worker_environment(directory: Path) -> dict[str, str]:
-    """The environment of a worker process: its own PyTensor compile directory, its chains in one thread."""
-    flags = ",".join(f for f in [os.environ.get("PYTENSOR_FLAGS", ""), f"base_compiledir={directory}"] if f)
-    return {"PYTENSOR_FLAGS": flags, THREADS_ENV: "1"}
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def prepare_worker() -> Path | None:
-    """Make this process (a Dask worker) a bayescale worker: chains in one thread and, where PyTensor is not yet
-    imported here, a compile directory of its own (:func:`take_slot`). Returns that directory, or None where it
-    keeps PyTensor's default (then start the workers with ``PYTENSOR_FLAGS=base_compiledir=...`` each)."""
-    global _SLOT_LOCK
-    os.environ[THREADS_ENV] = "1"
-    if "pytensor" in sys.modules or _SLOT_LOCK is not None:
-        return None
-    _SLOT_LOCK, directory = take_slot()
-    os.environ.update(worker_environment(directory))
-    return directory
-
-
-def _try_lock(handle: Any) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # no POSIX locks (Windows): every slot counts as free, one process per run
-        return True
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
