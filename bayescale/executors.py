@@ -72,7 +72,9 @@ class FuturesExecutor:
 
     def outcomes(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         futures = {self.executor.submit(job.fn, job.arg): i for i, job in enumerate(jobs)}
-        yield from _finished(futures)
+        for future in cf.as_completed(futures):
+            error = future.exception()
+            yield futures[future], None if error else future.result(), error
 
 
 class LocalProcesses:
@@ -206,12 +208,6 @@ def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Call
             error = future.exception()
             yield i, None if error else future.result(), error
         fill()
-
-
-def _finished(futures: dict[cf.Future, int]) -> Iterator[Outcome]:
-    for future in cf.as_completed(futures):
-        error = future.exception()
-        yield futures[future], None if error else future.result(), error
 
 
 def run_all(jobs: Sequence[Job], executor: Any = None) -> list[Any]:

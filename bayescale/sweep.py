@@ -26,7 +26,6 @@ from .executors import Job, executor_for
 from .validation import LeaveLargestOut, task_seed
 
 ROW_FORMAT = 1  # version of the row files a sweep folder holds
-STATUS = ("done", "resumed", "failed", "skipped")
 
 
 @dataclass(frozen=True)

@@ -183,3 +183,12 @@ def test_run_all_names_the_first_failing_task_and_finishes_the_rest():
     assert done == [1, 3]
     with pytest.raises(bs.ArgumentError, match="executor must be"):
         run_all(jobs, executor="not an address".split())
+
+
+def test_any_concurrent_futures_executor_runs_the_jobs_in_order():
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        assert run_all([Job(abs, -value, str(value)) for value in range(6)], pool) == list(range(6))
+        with pytest.raises(bs.TaskError, match="^x: TypeError"):
+            run_all([Job(abs, "x", "x")], pool)
