@@ -1,4 +1,4 @@
-"""Command line: ``bayescale demo | laws | fit | predict | compare | report | backtest | plan | sweep``."""
+"""Command line: ``bayescale demo | cache | laws | fit | predict | compare | report | backtest | plan | sweep``."""
 
 from __future__ import annotations
 
@@ -78,6 +78,19 @@ def demo(
     console.print(_table(result.summary(), "posterior (law units), 90% central intervals"))
     console.print(_prediction_table(prediction, "loss of a 70B-parameter model on 1.4T tokens (~600x the compute of the largest fitted run)"))
     console.print(f"figure: {figure}")
+
+
+@app.command()
+def cache(clear: Annotated[bool, typer.Option("--clear", help="remove bayescale's compiled models from the cache")] = False):
+    """Where compiled models are cached between processes, and how much is there; ``--clear`` empties it."""
+    from .compiled import NUMBA_CACHE_PATH, cache_entries, clear_cache
+
+    if clear:
+        console.print(f"removed {clear_cache()} files from {NUMBA_CACHE_PATH} (PyTensor's own entries: pytensor-cache purge)")
+        return
+    entries = cache_entries()
+    size = sum(path.stat().st_size for path in entries) / 2**20
+    console.print(f"{NUMBA_CACHE_PATH}: {len(entries)} bayescale files, {size:.1f} MiB")
 
 
 @app.command()

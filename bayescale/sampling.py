@@ -1,8 +1,9 @@
 """NUTS backends: nutpie (default) and PyMC's own sampler.
 
 nutpie is the default because it was measured faster on the Epoch data (see
-``benchmarks/fit_speed.py``): its compiled model is cached per model structure,
-so a refit of the same law on new data skips compilation entirely. Both use a
+``benchmarks/fit_speed.py``): its compiled model is kept per model structure in the process,
+so a refit of the same law on new data skips compilation entirely, and on disk across processes
+(:mod:`bayescale.compiled`), so a new process loads it. Both use a
 mass matrix that learns correlations (nutpie: low-rank; PyMC: full), which
 the law posteriors need. Both start their chains in the posterior's main mode (:mod:`bayescale.starts`).
 
@@ -128,10 +129,9 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
         # data a law does not use (a centre of an unpivoted input) is pruned from the compiled graph
         compiled = compiled.with_data(**{k: v for k, v in data.items() if k in compiled.shared_data})
     else:
-        import pytensor
+        from .compiled import compile_model
 
-        with pytensor.config.change_flags(numba__fastmath=False):
-            compiled = _COMPILED[cache_key] = nutpie.compile_pymc_model(model)
+        compiled = _COMPILED[cache_key] = compile_model(model)
     compiled_at = time.perf_counter()
     starts = _nutpie_starts(compiled, seed)
     if starts.mode is not None:  # nutpie asks for each chain's start with a seed of its own
