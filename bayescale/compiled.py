@@ -108,7 +108,8 @@ def _compile_source(source: str, env: dict[str, Any], key: str | None) -> Any:
     return compile_numba_function_src(source, name, env, cache_key=key)
 
 
-def _cfunc(template: str, jit_fn: Any, inputs: list[str], data: dict[str, np.ndarray], record: np.dtype, **sizes) -> Any:
+def _cfunc(template: str, signature: Any, jit_fn: Any, inputs: list[str], data: dict[str, np.ndarray],
+           record: np.dtype, **sizes) -> Any:
     """A C callback for nutpie that runs ``jit_fn`` on its data, read from nutpie's user-data record; cached on disk
     under the graph's own cache key when PyTensor caches the graph.
 
@@ -116,7 +117,6 @@ def _cfunc(template: str, jit_fn: Any, inputs: list[str], data: dict[str, np.nda
     grew quadratically with the statements and took 90 s on a seven-input model."""
     from nutpie.compile_pymc import address_as_void_pointer
 
-    graph_key = CACHED_SRC_FUNCTIONS.get(jit_fn.py_func)
     env = {"record": record, "address": address_as_void_pointer}
     arrays = ""
     for i, name in enumerate(inputs):
@@ -125,21 +125,24 @@ def _cfunc(template: str, jit_fn: Any, inputs: list[str], data: dict[str, np.nda
         env[f"dtype{i}"] = data[name].dtype
     read_source = _READ_SOURCE.format(arrays=arrays, names="".join(f"a{i}, " for i in range(len(inputs))))
     source = template.format(args="".join(f", data[{i}]" for i in range(len(inputs))), **sizes)
-    signature = _LOGP_SIGNATURE if "def logp_c" in source else _EXPAND_SIGNATURE
-    if graph_key is None:
-        read = numba_njit(_compile_source(read_source, env, None))
-        return numba.cfunc(signature)(_compile_source(source, {"inner": jit_fn, "read": read}, None))
-    digest = sha256((graph_key + read_source + source + str(record)).encode()).hexdigest()
-    for attempt in range(2):
-        read = numba_njit(_compile_source(read_source, env, f"bayescale-read-1-{digest}"), cache=True)
-        function = _compile_source(source, {"inner": jit_fn, "read": read}, f"bayescale-cfunc-1-{digest}")
-        try:
-            return numba.cfunc(signature, cache=True)(function)
-        except Exception:  # numba raises while loading a damaged entry: remove it and compile afresh, once
-            if attempt:
-                raise
-            for path in NUMBA_CACHE_PATH.glob(f"*{digest}*"):
-                path.unlink(missing_ok=True)
+    graph_key = CACHED_SRC_FUNCTIONS.get(jit_fn.py_func)
+    digest = None if graph_key is None else sha256((graph_key + read_source + source + str(record)).encode()).hexdigest()
+
+    cached = digest is not None
+
+    def build():
+        read = numba_njit(_compile_source(read_source, env, f"bayescale-read-1-{digest}" if cached else None), cache=cached)
+        function = _compile_source(source, {"inner": jit_fn, "read": read}, f"bayescale-cfunc-1-{digest}" if cached else None)
+        return numba.cfunc(signature, cache=cached)(function)
+
+    try:
+        return build()
+    except Exception:  # numba raises while loading a damaged entry: remove it and compile afresh, once
+        if not cached:
+            raise
+        for path in NUMBA_CACHE_PATH.glob(f"*{digest}*"):
+            path.unlink(missing_ok=True)
+        return build()
 
 
 _LOGP_SIGNATURE = types.int64(
@@ -153,10 +156,13 @@ _EXPAND_SIGNATURE = types.int64(
 def compile_model(model: Any) -> Any:
     """Compile ``model`` (a PyMC model) for nutpie, from the disk caches where they hold its functions."""
     import pytensor
-    from nutpie.compile_pymc import CompiledPyMCModel, _make_functions, _prepare_dims_and_coords, make_user_data
+    from nutpie.compile_pymc import (
+        CompiledPyMCModel, _make_functions, _prepare_dims_and_coords, _wrap_with_lock, make_user_data,
+    )
     from pymc.initial_point import make_initial_point_fn
 
-    point_fn = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+    # as nutpie's own compile does: sampler threads may ask for starting points at once
+    point_fn = _wrap_with_lock(make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True))
     with pytensor.config.change_flags(numba__fastmath=False):
         n_dim, n_expanded, logp_fn, expand_fn, initial_point, shape_info = _make_functions(
             model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=point_fn
@@ -166,9 +172,9 @@ def compile_model(model: Any) -> Any:
         for value in data.values():
             value.flags.writeable = False
         user_data = make_user_data(shared, data)
-        logp = _cfunc(_LOGP_SOURCE, logp_fn.vm.jit_fn, [v.name for v in logp_fn.get_shared()], data, user_data.dtype,
+        logp = _cfunc(_LOGP_SOURCE, _LOGP_SIGNATURE, logp_fn.vm.jit_fn, [v.name for v in logp_fn.get_shared()], data, user_data.dtype,
                       n_dim=n_dim)
-        expand = _cfunc(_EXPAND_SOURCE, expand_fn.vm.jit_fn, [v.name for v in expand_fn.get_shared()], data,
+        expand = _cfunc(_EXPAND_SOURCE, _EXPAND_SIGNATURE, expand_fn.vm.jit_fn, [v.name for v in expand_fn.get_shared()], data,
                         user_data.dtype, n_dim=n_dim, n_expanded=n_expanded)
     dims, coords = _prepare_dims_and_coords(model, shape_info)
     return CompiledPyMCModel(
