@@ -63,11 +63,22 @@ def epoch_runs():
 
 
 @pytest.fixture(scope="session")
-def small_fit(epoch_runs, seed_for):
-    """A quick Chinchilla fit on the Epoch runs (4 chains x 500 draws, calibrated) shared by unit tests."""
+def small_fit(epoch_runs, seed_for, tmp_path_factory, worker_id):
+    """A quick Chinchilla fit on the Epoch runs (4 chains x 500 draws, calibrated) shared by unit tests: fitted once per
+    test run, saved, and loaded by the other test processes (the same fit: saved fits predict identically)."""
     import bayescale as bs
+    from filelock import FileLock
 
-    return bs.fit("chinchilla", epoch_runs, chains=4, draws=500, random_seed=seed_for("small_fit"))
+    seed = seed_for("small_fit")
+    if worker_id == "master":
+        return bs.fit("chinchilla", epoch_runs, chains=4, draws=500, random_seed=seed)
+    path = tmp_path_factory.getbasetemp().parent / f"small_fit-{seed}.nc"  # the folder all test processes of this run share
+    with FileLock(f"{path}.lock"):
+        if path.is_file():
+            return bs.load(path)
+        fit = bs.fit("chinchilla", epoch_runs, chains=4, draws=500, random_seed=seed)
+        fit.save(path)
+        return fit
 
 
 RECOVERY_ERROR = 0.001  # a calibrated posterior fails one fit's recovery check with this probability

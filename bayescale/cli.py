@@ -100,7 +100,8 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
 
     if name is None:
         table = Table(title="scaling-law catalogue")
-        for column in ("name", "title", "inputs", "citation"):
+        table.add_column("name", no_wrap=True)  # a name to type: never cut
+        for column in ("title", "inputs", "citation"):
             table.add_column(column)
         for law in map(get_law, list_laws()):
             table.add_row(law.name, law.title, ", ".join(law.input_names), law.short_citation)

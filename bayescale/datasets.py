@@ -112,6 +112,13 @@ def _read_multipower(paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _read_clark(paths: list[Path]) -> pd.DataFrame:
+    """The routing curves without the untrained models' evaluations (step 0) and the 8 evaluations at step 248,000
+    that have no validation loss."""
+    df = _read_table(paths[0])
+    return df[df["loss_validation"].notna() & (df["step"] > 0)].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- catalogue
 
 _Source = str | tuple[str, float]  # an original column, or (column, factor)
@@ -257,6 +264,26 @@ _STUDIES: dict[str, _Study] = {
             "includes one 50,304 x width embedding, C = 6ND as used by the authors.",
         },
     ),
+    "clark-routing": _Study(
+        folder="clark_routing",
+        files=("curves.csv",),
+        columns={"N": "dense_parameter_count", "loss": "loss_validation", "step": "step"},
+        groups={"run": "hyper_id", "router": "router_type"},
+        units={"N": "dense parameters (those one token sees)", "loss": "nats/token (validation loss)"},
+        read=_read_clark,
+        provenance={
+            "repository": "https://github.com/google-deepmind/scaling_laws_for_routing",
+            "commit": "42da0c392b127df2c01fa7b705f72396050d05e5",
+            "license": "Apache-2.0",
+            "citation": "Clark et al. (2022), Unified Scaling Laws for Routed Language Models, ICML 2022, arXiv:2202.01169",
+            "caveats": "Validation-loss curves every 10,000 steps of dense and routed (S-Base, RL-R, Hash) models, all "
+            "trained on 130B tokens; `num_experts` is the expert count E (1: dense), `k` the experts per token, "
+            "`routing_frequency` the share of routed layers. The authors' fits take the last step (249,000) of runs "
+            "with routing_frequency 0.5, k 1 and seed 42, dense models included as E = 1. The largest dense size "
+            "(1.31e9 dense parameters) is not in the data directory. The evaluations at step 0 (untrained models) and 8 at "
+            "step 248,000 without a validation loss are left out.",
+        },
+    ),
     "laion-clip": _Study(
         folder="laion_clip_mammut",
         files=("segmentation_results.parquet",),
@@ -324,6 +351,13 @@ _STUDIES.update({
         "Lin et al. (2024), Selecting Large Language Model to Fine-tune via Rectified Scaling Law, arXiv:2402.02314",
         "Held out: each curve's point at 819,200 examples. Fine-tuning loss of 14 pre-trained models on subsets of 3 data "
         "sets, one curve per (model, dataset).", units={"D": "fine-tuning examples"}),
+    "sldbench-vocab": _sldbench(
+        "vocab", {"N": "N", "C": "C", "loss": "loss"}, {},
+        "Tao et al. (2024), Scaling Laws with Vocabulary: Larger Models Deserve Larger Vocabularies, arXiv:2407.13623",
+        "Held out: the rows with the largest vocabulary size. loss is the unigram-normalized loss (Lossu), negative in "
+        "every row: fit it with likelihood='normal-raw'. N counts non-vocabulary parameters; `vocab_size` and "
+        "`num_characters` (training characters, not tokens) are the task's other inputs.",
+        units={"N": "non-vocabulary parameters", "loss": "nats/token minus the unigram loss (negative)"}),
     "sldbench-lr": _sldbench(
         "lr", {"N": "N", "D": "D", "loss": "loss", "lr": "lr"}, {},
         "Li et al. (2025), Predictable Scale: Optimal Hyperparameter Scaling Law in Large Language Model Pretraining, "

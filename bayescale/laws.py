@@ -46,7 +46,11 @@ DOMAINS = ("positive", "nonnegative")
 def _pytensor_functions() -> dict[str, Any]:
     import pytensor.tensor as pt
 
-    return {"exp": pt.exp, "log": pt.log, "sqrt": pt.sqrt, "tanh": pt.tanh, "Max": pt.maximum, "Min": pt.minimum}
+    def of_floats(fn):  # log(10) in a formula: PyTensor would take 10 as int8 (or 10.0 as float32) and compute in float32
+        return lambda *args: fn(*(pt.constant(a, dtype="float64") if isinstance(a, (int, float)) else a for a in args))
+
+    functions = {"exp": pt.exp, "log": pt.log, "sqrt": pt.sqrt, "tanh": pt.tanh, "Max": pt.maximum, "Min": pt.minimum}
+    return {name: of_floats(fn) for name, fn in functions.items()}
 
 
 def state_without_caches(obj: Any) -> dict[str, Any]:

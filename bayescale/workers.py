@@ -2,7 +2,9 @@
 
 PyTensor's compile cache is not safe for several processes writing at once, so each worker process gets a
 numbered slot under the user cache (``workers/slot-N``), held by a file lock while the process lives and kept,
-warm, for the next run.
+warm, for the next run. The numba cache inside each slot (where the compiled models are) is one folder shared by
+all slots (``workers/numba``): numba and :mod:`bayescale.compiled` write and check their entries safely when several
+processes compile the same model at once, so a model compiled by one worker loads in every other.
 """
 
 from __future__ import annotations
@@ -30,9 +32,21 @@ def take_slot() -> tuple[Any, Path]:
     while True:
         lock = open(root / f"slot-{slot}.lock", "a")
         if _try_lock(lock):
-            return lock, root / f"slot-{slot}"
+            return lock, _with_shared_numba_cache(root / f"slot-{slot}", root / "numba")
         lock.close()
         slot += 1
+
+
+def _with_shared_numba_cache(directory: Path, shared: Path) -> Path:
+    """``directory``, its ``numba`` folder (PyTensor's numba cache) a link to ``shared`` unless it already holds one of
+    its own (a slot made before the folder was shared keeps its entries)."""
+    shared.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(exist_ok=True)
+    link = directory / "numba"
+    if not link.exists() and not link.is_symlink():
+        with contextlib.suppress(OSError):  # no symbolic links here (Windows without the right): the slot compiles alone
+            link.symlink_to(shared, target_is_directory=True)
+    return directory
 
 
 def worker_environment(directory: Path) -> dict[str, str]:

@@ -37,6 +37,7 @@ from typer.cli import get_docs_for_click  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale.cli import app  # noqa: E402
+from bayescale.laws import catalogue_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -105,6 +106,7 @@ def catalogue_page() -> tuple[str, dict[str, bytes]]:
             for key, ref in law.references.items():
                 values = " | ".join(f"{ref.values[p]:g}" if p in ref.values else "" for p in law.param_names)
                 lines.append(f"| {_cell(ref.source)} | {values} |")
+    lines += ["", (catalogue_dir() / "MISSING.md").read_text()]
     return "\n".join(lines) + "\n", images
 
 

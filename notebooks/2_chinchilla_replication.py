@@ -3,13 +3,13 @@
 #
 # Hoffmann et al. (2022) fitted `L(N, D) = E + A/N^α + B/D^β` to about 400 training runs (their
 # Approach 3) and reported the compute-optimal allocation `N* ∝ C^a` with `a = β/(α+β) = 0.46` and an
-# 80% interval of (0.454, 0.455). Besiroglu et al. (2024) reconstructed the runs from the paper's figure,
-# refitted the law and found different values and intervals far too narrow for the number of runs.
+# 80% interval of (0.454, 0.455) (their Table 2: the 10th and 90th percentiles over 100 bootstrap fits to
+# 80% of the runs; for `D* ∝ C^b`, `b = 0.54 (0.542, 0.543)`). Besiroglu et al. (2024) reconstructed the
+# runs from the paper's figure, refitted the law and found different values and intervals far too narrow
+# for the number of runs.
 #
 # Here we fit the same law to the reconstructed runs as a Bayesian model and compare. The published
-# values are quoted in the next cell; every other number is computed below. (The interval (0.454, 0.455)
-# is the one Besiroglu et al. (2024) discuss for Hoffmann et al.'s Approach 3; it could not be checked
-# against either paper's text from the sources available to this project.)
+# values are quoted in the next cell; every other number is computed below.
 
 # %%
 import os
@@ -23,10 +23,11 @@ import bayescale as bs
 DRAWS = int(os.environ.get("BAYESCALE_NOTEBOOK_DRAWS", "1000"))
 PARAMS = ["E", "A", "B", "alpha", "beta"]
 law = bs.get_law("chinchilla")
-published = pd.DataFrame({key: ref.values for key, ref in law.references.items()}).loc[PARAMS]
-for key, ref in law.references.items():
-    print(f"{key}: {ref.source}")
-HOFFMANN_A_INTERVAL = (0.454, 0.455)  # Hoffmann et al. 2022, Approach 3 (as quoted by Besiroglu et al. 2024): 80% interval of a
+REPLICATED = ("hoffmann2022", "besiroglu2024")  # the law's other references are fits to other runs (Sardana et al.'s)
+published = pd.DataFrame({key: law.references[key].values for key in REPLICATED}).loc[PARAMS]
+for key in REPLICATED:
+    print(f"{key}: {law.references[key].source}")
+HOFFMANN_A_INTERVAL = (0.454, 0.455)  # Hoffmann et al. 2022, Table 2, Approach 3: 10th-90th percentiles of a over 100 bootstraps
 CI = 0.8  # compare intervals at the same probability
 
 # %%

@@ -19,6 +19,10 @@ def test_laws_lists_and_describes():
     assert bad.exit_code == 2 and "unknown law 'chinchila'" in bad.output
     shape = runner.invoke(app, ["laws", "gemstones-shape"]).output  # square brackets print as written, not as markup
     assert "[hidden units]" in shape and "x = [width, depth, params, tokens]" in shape and "sampler: pymc" in shape
+    routed = " ".join(runner.invoke(app, ["laws", "clark-routed"]).output.split())  # where the formula and values were read
+    assert "example.ipynb cell 4" in routed and "Table 3" in routed and "clark2022_hash" in routed
+    listed = " ".join(runner.invoke(app, ["laws"]).output.split())
+    assert all(name in listed for name in ("muennighoff-data-constrained", "diloco-exponent", "panferov-compressed", "hernandez-transfer"))
 
 
 def test_tables_keep_pooled_names():

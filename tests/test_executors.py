@@ -165,6 +165,7 @@ def test_local_workers_rerun_the_task_of_a_dead_process_and_keep_compile_directo
         assert (tmp_path / "marker").read_text() == "died"
         directories = [directory for _, directory in runner._slots]
         assert len(set(directories)) == 2
+        assert len({(directory / "numba").resolve() for directory in directories}) == 1  # one numba cache: a model compiles once
     finally:
         runner.close()
 

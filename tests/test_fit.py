@@ -104,6 +104,12 @@ TRUTH = {
     "porian-batch": {"c_bs": 7.0e-4, "b_bs": 0.666},  # same for their tuned batch sizes (params_bs_map, sequences)
     "bian-aspect": {"E": 1.76, "A": 140.0, "B": 167.0, "alpha": 0.26, "gamma": 4.1e-4, "eta": 0.77},  # its gemstones fit (benchmarks/catalogue_sourced.py)
     "gadre-downstream": {"epsilon": 0.85, "k": 2.6, "gamma": 0.78},  # its fit to the RefinedWeb runs' 17-task error (benchmarks/downstream.py)
+    # illustrative, losses of 2.3-3.5 nats over the paper's 35M-2.4B, at 1e9 parameters: V = 2.47, S = 0.212 (the DiLoCo forms' constants are not published):
+    "diloco-offset": {"V": 2.47, "S": 0.212, "alpha": 0.218, "beta": 0.02},
+    "diloco-exponent": {"V": 2.47, "S": 0.212, "alpha": 0.218, "beta": -0.0005},
+    "diloco-additive": {"V": 2.47, "S": 0.212, "alpha": 0.218, "B": 0.1, "beta": 0.5},
+    "panferov-compressed": {"V": 2.865, "S_N": 0.196, "alpha": 0.18, "S_D": 0.0978, "beta": 0.26, "F": 0.37, "C": 1.24},  # Table 3 (OLMo2) with A = 30, B = 150 (made up)
+    "hernandez-finetune": {"N_C": 6.4e13, "alpha_N": 0.076, "alpha_D": 0.103, "D_ratio": 4.745e4, "alpha": 0.18, "beta": 0.38},  # Kaplan's and the text-to-Python values
 }
 
 

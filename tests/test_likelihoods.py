@@ -91,7 +91,8 @@ def test_raw_target_normal_fits_a_negative_target(vocabulary_runs, seed_for):
     assert (runs["loss"] < 0).all() and len(runs) == 20
     law = bs.law_from_formula("B / D**beta - E", name="unigram-normalized")
     assert law.parameters["E"].prior.positive  # the floor's magnitude; its sign is in the formula
-    with pytest.raises(bs.DataError, match="must be positive"):
+    with pytest.raises(bs.DataError, match=r"must be positive \(20 such rows\); the 'studentt' likelihood models the log of "
+                       r"'loss': a target that can be zero or negative needs likelihood='normal-raw'"):
         bs.fit(law, runs)  # the default Student-t on the log target cannot take a negative loss
     fitted = bs.fit(law, runs, likelihood="normal-raw", draws=500, random_seed=seed_for("vocabulary"))
     d = fitted.diagnostics
