@@ -73,15 +73,14 @@ def small_fit(epoch_runs, seed_for, tmp_path_factory, worker_id):
     from filelock import FileLock
 
     seed = seed_for("small_fit")
+    fitted = lambda: bs.fit("chinchilla", epoch_runs, chains=4, draws=500, random_seed=seed)  # noqa: E731
     if worker_id == "master":
-        return bs.fit("chinchilla", epoch_runs, chains=4, draws=500, random_seed=seed)
+        return fitted()
     path = tmp_path_factory.getbasetemp().parent / f"small_fit-{seed}.nc"  # the folder all test processes of this run share
     with FileLock(f"{path}.lock"):
-        if path.is_file():
-            return bs.load(path)
-        fit = bs.fit("chinchilla", epoch_runs, chains=4, draws=500, random_seed=seed)
-        fit.save(path)
-        return fit
+        if not path.is_file():
+            fitted().save(path)
+        return bs.load(path)
 
 
 RECOVERY_ERROR = 0.001  # a calibrated posterior fails one fit's recovery check with this probability

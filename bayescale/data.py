@@ -63,8 +63,10 @@ def prepare_runs(
     groups: list[str] = (),
     columns: dict[str, str] | None = None,
     domains: dict[str, str] | None = None,
+    hints: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Validated table with the law's ``inputs``, the ``target`` (if given) and ``groups``.
+    """Validated table with the law's ``inputs``, the ``target`` (if given) and ``groups``; ``hints`` adds to the error
+    for a column outside its domain what to do about it.
 
     ``domains`` maps inputs that may be zero to ``"nonnegative"``, a fraction to ``"unit"`` (strictly inside
     (0, 1)) and a target that may take any sign to ``"real"``; every other column must be positive.
@@ -89,7 +91,7 @@ def prepare_runs(
             _derive(table, name, numeric, target)
     out = pd.DataFrame(index=table.index)
     for name in numeric:
-        out[name] = _numeric_column(table, name, domains.get(name, "positive"))
+        out[name] = _numeric_column(table, name, domains.get(name, "positive"), (hints or {}).get(name, ""))
     for group in groups:
         if group not in table.columns:
             raise DataError(f"group column {group!r} is not in the data; the data has columns {list(table.columns)}")
@@ -117,7 +119,7 @@ def _derive(table: pd.DataFrame, name: str, numeric: list[str], target: str | No
     )
 
 
-def _numeric_column(table: pd.DataFrame, name: str, domain: str = "positive") -> pd.Series:
+def _numeric_column(table: pd.DataFrame, name: str, domain: str = "positive", hint: str = "") -> pd.Series:
     raw = table[name]
     values = pd.to_numeric(raw, errors="coerce").astype(float)
     not_number = values.isna() & raw.notna()
@@ -130,14 +132,15 @@ def _numeric_column(table: pd.DataFrame, name: str, domain: str = "positive") ->
         "unit": ((values <= 0) | (values >= 1), "must lie strictly between 0 and 1 (a beta likelihood models a fraction such as an error rate)"),
         "real": (pd.Series(False, index=values.index), ""),
     }
+    outside, bound = bounds[domain]
     checks = [
-        (values.isna(), "is missing (NaN); drop or fill such runs before fitting"),
-        (~np.isfinite(values) & values.notna(), "is infinite; values must be finite"),
-        bounds[domain],
+        (values.isna(), "is missing (NaN); drop or fill such runs before fitting", ""),
+        (~np.isfinite(values) & values.notna(), "is infinite; values must be finite", ""),
+        (outside, bound, hint and f"; {hint}"),
     ]
-    for bad, message in checks:
+    for bad, message, advice in checks:
         if bad.any():
             row = values.index[bad][0]
             value = raw[row].item() if hasattr(raw[row], "item") else raw[row]
-            raise DataError(f"column {name!r} row {row!r} has value {value!r}: {message} ({int(bad.sum())} such rows)")
+            raise DataError(f"column {name!r} row {row!r} has value {value!r}: {message} ({int(bad.sum())} such rows){advice}")
     return values

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from ..data import DataError, prepare_runs
+from ..data import prepare_runs
 from ..errors import LawError, ModelError
 from ..laws import Law, law_from_dict, state_without_caches
 from ..likelihoods import Likelihood, get_likelihood
@@ -81,13 +81,10 @@ class ModelSpec:
         likelihood's domain), the group."""
         law, group = self.law, self.group
         domains = {**law.domains, law.target: self.family.domain}
-        try:
-            return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns, domains=domains)
-        except DataError as err:
-            if target and self.family.log_target and str(err).startswith(f"column {law.target!r} ") and "must be positive" in str(err):
-                raise DataError(f"{err}; the {self.family.name!r} likelihood models the log of {law.target!r}: a target that can "
-                                "be zero or negative needs likelihood='normal-raw'") from None
-            raise
+        hints = {law.target: f"the {self.family.name!r} likelihood models the log of {law.target!r}: a target that can be zero or "
+                 "negative needs likelihood='normal-raw'"} if self.family.log_target else {}
+        return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns,
+                            domains=domains, hints=hints)
 
     def prior(self, name: str) -> Prior:
         """The prior of a noise or group-scale parameter (law parameters have their own)."""
