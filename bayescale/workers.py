@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,11 +39,14 @@ def take_slot() -> tuple[Any, Path]:
 
 
 def _with_shared_numba_cache(directory: Path, shared: Path) -> Path:
-    """``directory``, its ``numba`` folder (PyTensor's numba cache) a link to ``shared`` unless it already holds one of
-    its own (a slot made before the folder was shared keeps its entries)."""
+    """``directory``, its ``numba`` folder (PyTensor's numba cache) a link to ``shared``. A slot made before the
+    folder was shared has a numba folder of its own: that cache (only compiled code, rebuilt on demand) is dropped
+    for the link, so every slot loads what any other compiled."""
     shared.mkdir(parents=True, exist_ok=True)
     directory.mkdir(exist_ok=True)
     link = directory / "numba"
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link, ignore_errors=True)
     if not link.exists() and not link.is_symlink():
         with contextlib.suppress(OSError):  # no symbolic links here (Windows without the right): the slot compiles alone
             link.symlink_to(shared, target_is_directory=True)

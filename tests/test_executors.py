@@ -170,6 +170,20 @@ def test_local_workers_rerun_the_task_of_a_dead_process_and_keep_compile_directo
         runner.close()
 
 
+def test_a_slot_made_before_the_numba_cache_was_shared_joins_it(tmp_path):
+    from bayescale.workers import _with_shared_numba_cache
+
+    old = tmp_path / "slot-0" / "numba"
+    old.mkdir(parents=True)
+    (old / "entry.nbi").write_text("compiled alone")
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "numba" / "shared.nbi").write_text("compiled by another slot")
+    for _ in range(2):  # and taking the slot again keeps the link
+        slot = _with_shared_numba_cache(tmp_path / "slot-0", tmp_path / "numba")
+        assert (slot / "numba").resolve() == (tmp_path / "numba").resolve()
+        assert sorted(p.name for p in (slot / "numba").iterdir()) == ["shared.nbi"]
+
+
 def test_local_workers_give_the_sequential_results(studies):
     here = bs.backtest("powerlaw-n", studies["other"], folds=2, span=(0.6, 0.8), random_seed=5, **SETTINGS)
     there = bs.backtest("powerlaw-n", studies["other"], folds=2, span=(0.6, 0.8), random_seed=5, executor=2, **SETTINGS)
