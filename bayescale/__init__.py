@@ -37,6 +37,7 @@ _HOMES = {  # each public name and the module that defines it
     "MissingFileError": "errors",
     "ModelError": "errors",
     "OverwriteError": "errors",
+    "OutputError": "errors",
     "PlanError": "errors",
     "SamplingWarning": "errors",
     "TaskError": "errors",

@@ -22,6 +22,7 @@ from .errors import ArgumentError
 from .fit import Fit, model_spec
 from .scoring import CI_PROBS, score_fit, summarize_scores
 from .validation import Split, Thresholds, ordering, refit_and_score
+from .files import save_figure
 
 METHODS = {"plain": False, "calibrated": True}
 RATIO_BINS = (1.0, 2.0, 5.0, 10.0, 20.0, np.inf)
@@ -55,7 +56,7 @@ class Backtest:
         curve = {level: (distance_from_centre <= level / 2).groupby(self.runs["method"], sort=False).mean() for level in NOMINAL}
         return pd.DataFrame(curve).rename_axis(columns="nominal")
 
-    def plot(self, path: str | None = None) -> Figure:
+    def plot(self, path: str | None = None, overwrite: bool = False) -> Figure:
         """Calibration plot (nominal vs observed coverage) and 90% coverage by distance, per method."""
         fig = Figure(figsize=(10, 4.2))
         left, right = fig.subplots(1, 2)
@@ -71,7 +72,7 @@ class Backtest:
         left.legend()
         fig.tight_layout()
         if path:
-            fig.savefig(path, dpi=120)
+            save_figure(fig, path, overwrite)
         return fig
 
 

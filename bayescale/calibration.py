@@ -73,11 +73,25 @@ def learn(fit: Fit, origins=ORIGINS, by: str | None = None, random_seed: Any = N
     else:
         weights = discrepancy_posterior(records, family, prior.log_weights(), prior.unit, prior.growth)
         unit, growth, source = prior.unit, prior.growth, prior.describe()
+    _warn_at_grid_edge(weights, law.name)
     fitted_span = span(scales(fit.runs, law.input_names)[by])
     runs = int(sum(len(r["d"]) for r in records))
     reach = max((float(r["d"].max()) for r in records), default=0.0)
     return Calibration(by, fitted_span, tuple(TAU_GRID.tolist()), tuple(KAPPA_GRID.tolist()), tuple(weights.tolist()), len(records), runs,
                        unit, growth, reach, source)
+
+
+EDGE_MASS = 0.05  # posterior mass in the last cell of a grid that says the grid cut the learned error short
+
+
+def _warn_at_grid_edge(weights: np.ndarray, name: str) -> None:
+    """Warn where the learned error piles up at the end of its grid: the truth may lie beyond, the intervals too narrow."""
+    grid = np.asarray(weights).reshape(len(TAU_GRID), len(KAPPA_GRID))
+    for symbol, values, mass in (("tau", TAU_GRID, grid[-1].sum()), ("kappa", KAPPA_GRID, grid[:, -1].sum())):
+        if mass > EDGE_MASS:
+            warnings.warn(f"fit of {name!r}: the law's error beyond the runs is learned at the end of its grid ({mass:.0%} of the posterior "
+                          f"at {symbol} = {values[-1]:g}, the largest the grid holds): the law misfits its own later runs badly, and its "
+                          "intervals beyond the runs may be too narrow still; try another law", ExtrapolationWarning, stacklevel=3)
 
 
 def resolve_prior(prior: Any) -> ErrorPrior | None:

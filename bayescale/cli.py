@@ -1,31 +1,71 @@
-"""Command line: ``bayescale demo | cache | laws | fit | predict | compare | report | backtest | plan | sweep``."""
+"""Command line: ``bayescale demo | cache | laws | fit | predict | compare | report | backtest | plan | sweep``.
+
+Every failure is one line on stderr, ``error: ...``, with exit code 2, whatever its cause; ``--debug`` anywhere on
+the command line shows the traceback instead (for a bug report).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from .errors import BayescaleError
+from .errors import ArgumentError, BayescaleError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-USER_ERRORS = (BayescaleError, ValueError, FileNotFoundError, FileExistsError)  # reported as one line, exit code 2
+USER_ERRORS = (BayescaleError, ValueError, FileNotFoundError, FileExistsError)  # the user's to fix: their message alone
 
-app = typer.Typer(help="Neural scaling laws as Bayesian models, with honest uncertainty.", no_args_is_help=True, add_completion=False)
+
+class Commands(TyperGroup):
+    """The command group, run so that every failure is one line on stderr with exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args
+        args = [a for a in args if a != "--debug"] or ["--help"]
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = _warning_line
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            code = _report("interrupted")
+        except typer.TyperException as err:  # a bad option or argument, as typer words it
+            code = _report(err.format_message())
+        except Exception as err:
+            if debug:
+                raise
+            code = _report(str(err) if isinstance(err, USER_ERRORS) else
+                           f"internal error, {type(err).__name__}: {err} (run again with --debug for the traceback)")
+        sys.exit(code or 0)
+
+
+def _warning_line(message, category, *args, **kwargs) -> None:
+    """A warning as one line on stderr (``warning: ...``), not Python's file and line."""
+    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+
+
+def _report(message: str) -> int:
+    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    return 2
+
+
+app = typer.Typer(cls=Commands, help="Neural scaling laws as Bayesian models, with honest uncertainty. "
+                  "Add --debug anywhere to see an error's traceback.", no_args_is_help=True, add_completion=False)
 # no console markup: law texts, units and pooled names ("E[web]") hold square brackets that rich would read as tags
 console = Console(width=max(120, Console().width), markup=False)
 
 
 def _fail(message: str) -> None:
-    console.print(f"error: {message}", style="red")
-    raise typer.Exit(code=2)
+    raise ArgumentError(message)
 
 
 def _table(frame: pd.DataFrame, title: str, index: bool = True) -> Table:
@@ -59,6 +99,8 @@ def _parse_pairs(text: str, what: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             _fail(f"{what} must look like NAME=VALUE[,NAME=VALUE...], got {text!r}")
+        if key.strip() in pairs:
+            _fail(f"{what} gives {key.strip()} twice in {text!r}")
         pairs[key.strip()] = value.strip()
     return pairs
 
@@ -68,12 +110,13 @@ def demo(
     out: Annotated[Path, typer.Option(help="folder for the figure")] = Path("bayescale-demo"),
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     draws: Annotated[int, typer.Option(help="draws per chain")] = 1000,
+    overwrite: Annotated[bool, typer.Option(help="replace the figure of an earlier demo in --out")] = False,
 ):
     """Simulate runs from Chinchilla's replicated law, fit them with NUTS, predict Chinchilla itself."""
     from .demo import TRUTH, run_demo
 
     console.print(f"Simulating 80 isoFLOP runs (1e18-1e21 FLOP) from the Chinchilla law ({TRUTH}) and fitting with NUTS ...")
-    result, prediction, figure = run_demo(out, random_seed=seed, draws=draws)
+    result, prediction, figure = run_demo(out, random_seed=seed, draws=draws, overwrite=overwrite)
     console.print(str(result.diagnostics))
     console.print(_table(result.summary(), "posterior (law units), 90% central intervals"))
     console.print(_prediction_table(prediction, "loss of a 70B-parameter model on 1.4T tokens (~600x the compute of the largest fitted run)"))
@@ -107,10 +150,7 @@ def laws(name: Annotated[Optional[str], typer.Argument(help="a law to describe")
             table.add_row(law.name, law.title, ", ".join(law.input_names), law.short_citation)
         console.print(table)
         return
-    try:
-        law = get_law(name)
-    except USER_ERRORS as err:
-        _fail(str(err))
+    law = get_law(name)
     _describe(law)
 
 
@@ -150,6 +190,7 @@ def fit_command(
 ):
     """Fit a law to runs with NUTS (its extrapolation error learned too) and save the posterior."""
     from . import datasets
+    from .files import output_path
     from .fitting import fit
     from .laws import get_law, law_from_formula
 
@@ -157,23 +198,21 @@ def fit_command(
         _fail("give exactly one of --law NAME_OR_FILE or --formula TEXT")
     if (data is None) == (dataset is None):
         _fail("give exactly one of --data FILE or --dataset NAME")
-    if out.exists() and not overwrite:
-        _fail(f"{out} already exists; pass --overwrite to replace it")
+    output_path(out, overwrite)
     try:
         priors = json.loads(prior) if prior else None
     except json.JSONDecodeError as err:
         _fail(f"--prior is not valid JSON: {err}")
-    try:
-        chosen = get_law(law) if law is not None else law_from_formula(formula, name="formula")
-        if formula is not None and not as_json:
-            console.print(repr(chosen))
-        runs = datasets.load_dataset(dataset) if dataset else data
-        result = fit(chosen, runs, priors=priors, pool=_parse_pairs(pool, "--pool"), likelihood=likelihood,
-                     columns=_parse_pairs(columns, "--columns"), sampler=sampler, chains=chains, draws=draws,
-                     tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty(), calibrate=calibrate)
-        result.save(out, overwrite=overwrite)
-    except USER_ERRORS as err:
-        _fail(str(err))
+    if priors is not None and not isinstance(priors, dict):
+        _fail(f'--prior must be a JSON object of priors by parameter, e.g. {{"alpha": {{"dist": "LogNormal", "mu": -1, "sigma": 0.3}}}}; got {prior!r}')
+    chosen = get_law(law) if law is not None else law_from_formula(formula, name="formula")
+    if formula is not None and not as_json:
+        console.print(repr(chosen))
+    runs = datasets.load_dataset(dataset) if dataset else data
+    result = fit(chosen, runs, priors=priors, pool=_parse_pairs(pool, "--pool"), likelihood=likelihood,
+                 columns=_parse_pairs(columns, "--columns"), sampler=sampler, chains=chains, draws=draws,
+                 tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty(), calibrate=calibrate)
+    result.save(out, overwrite=overwrite)
     summary = result.summary()
     if as_json:
         report = {"law": result.law.name, "runs": len(result.runs), "out": str(out), "diagnostics": result.diagnostics.to_dict(),
@@ -205,13 +244,10 @@ def predict(
 
     if not at and data is None:
         _fail("give --at N=...,D=... or --data FILE")
-    try:
-        result = load(fit_file, trust_python=trust_python)
-        rows = [_parse_pairs(text, "--at") for text in at or []]
-        table = read_table(data) if data is not None else pd.DataFrame(rows)
-        prediction = result.predict(table, ci_prob=ci, random_seed=seed)
-    except USER_ERRORS as err:
-        _fail(str(err))
+    result = load(fit_file, trust_python=trust_python)
+    rows = [_parse_pairs(text, "--at") for text in at or []]
+    table = read_table(data) if data is not None else pd.DataFrame(rows)
+    prediction = result.predict(table, ci_prob=ci, random_seed=seed)
     if as_json:
         print(prediction.to_json(orient="records"))
         return
@@ -232,10 +268,7 @@ def compare_command(
     """Rank laws fitted to the same runs by PSIS-LOO or by extrapolation to the largest runs."""
     from .compare import compare
 
-    try:
-        table = compare(_load_fits(fit_files), cv=cv, reloo=reloo, by=by, holdout=holdout, executor=_executor(workers, scheduler))
-    except USER_ERRORS as err:
-        _fail(str(err))
+    table = compare(_load_fits(fit_files), cv=cv, reloo=reloo, by=by, holdout=holdout, executor=_executor(workers, scheduler))
     if as_json:
         print(table.to_json(orient="index", indent=2))
         return
@@ -257,10 +290,7 @@ def report_command(
     """Write the law-comparison report: rankings, verdict, figures, and each law's equation, priors and posterior."""
     from .report import report
 
-    try:
-        path = report(_load_fits(fit_files), out, by=by, holdout=holdout, reloo=reloo, overwrite=overwrite, executor=_executor(workers, scheduler))
-    except USER_ERRORS as err:
-        _fail(str(err))
+    path = report(_load_fits(fit_files), out, by=by, holdout=holdout, reloo=reloo, overwrite=overwrite, executor=_executor(workers, scheduler))
     console.print(f"report: {path}")
 
 
@@ -280,10 +310,7 @@ def _load_fits(paths: list[Path]) -> dict:
     stems = [p.stem for p in paths]
     if len(set(stems)) < len(stems):
         _fail(f"fit files must have distinct names, got {stems}")
-    try:
-        return {p.stem: load(p) for p in paths}
-    except USER_ERRORS as err:
-        _fail(str(err))
+    return {p.stem: load(p) for p in paths}
 
 
 @app.command("backtest")
@@ -298,6 +325,7 @@ def backtest_command(
     draws: Annotated[Optional[int], typer.Option(help="draws per chain (default: the law's own, else 1000)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     figure: Annotated[Optional[Path], typer.Option(help="calibration figure to write (PNG)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace --figure if it exists")] = False,
     workers: Annotated[Optional[int], typer.Option(help="run the folds in this many local worker processes")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="run the folds on the Dask scheduler at this address (tcp://host:8786)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
@@ -305,17 +333,17 @@ def backtest_command(
     """Refit on the runs below successive thresholds and score the larger runs: coverage, CRPS, log score, error."""
     from . import datasets
     from .backtest import backtest
+    from .files import output_path
 
     if (data is None) == (dataset is None):
         _fail("give exactly one of --data FILE or --dataset NAME")
-    try:
-        runs = datasets.load_dataset(dataset) if dataset else data
-        result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, thresholds=threshold, draws=draws, random_seed=seed,
-                          executor=_executor(workers, scheduler), study=dataset or str(data))
-    except USER_ERRORS as err:
-        _fail(str(err))
     if figure:
-        result.plot(str(figure))
+        output_path(figure, overwrite)
+    runs = datasets.load_dataset(dataset) if dataset else data
+    result = backtest(law, runs, pool=_parse_pairs(pool, "--pool"), by=by, folds=folds, thresholds=threshold, draws=draws, random_seed=seed,
+                      executor=_executor(workers, scheduler), study=dataset or str(data))
+    if figure:
+        result.plot(str(figure), overwrite=overwrite)
     tables = {"summary": result.summary(), "by_distance": result.by_distance(), "calibration": result.calibration_curve()}
     if as_json:
         print(json.dumps({k: json.loads(v.reset_index().to_json(orient="records")) for k, v in tables.items()}, indent=2))
@@ -333,26 +361,25 @@ def plan_command(
     inference_tokens: Annotated[float, typer.Option(help="tokens to serve, at 2N FLOP each")] = 0.0,
     ci: Annotated[float, typer.Option(help="central interval probability")] = 0.9,
     figure: Annotated[Optional[Path], typer.Option(help="frontier figure (default: FIT_frontier.png beside the fit)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace the figure if it exists")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON report instead of tables")] = False,
 ):
     """Compute-optimal N, D and loss for a budget (or the cheapest budget for a target loss), with intervals."""
     import numpy as np
 
+    from .files import output_path
     from .fit import load
     from .planning import plan, plot_frontier
 
     if bool(flops) == bool(target_loss):
         _fail("give exactly one of --flops or --target-loss")
-    figure = figure or fit_file.with_name(f"{fit_file.stem}_frontier.png")
-    try:
-        result = load(fit_file)
-        planned = plan(result, flops, target_loss=target_loss, inference_tokens=inference_tokens, ci_prob=ci)
-        marks = flops or planned.summary.xs("flops", level="quantity")["median"].dropna().to_numpy()
-        if len(marks):
-            span = np.geomspace(min(marks) / 100, max(marks) * 10, 25)
-            plot_frontier(plan(result, span, inference_tokens=inference_tokens, ci_prob=ci), path=str(figure), mark=marks)
-    except USER_ERRORS as err:
-        _fail(str(err))
+    figure = output_path(figure or fit_file.with_name(f"{fit_file.stem}_frontier.png"), overwrite)
+    result = load(fit_file)
+    planned = plan(result, flops, target_loss=target_loss, inference_tokens=inference_tokens, ci_prob=ci)
+    marks = flops or planned.summary.xs("flops", level="quantity")["median"].dropna().to_numpy()
+    if len(marks):
+        span = np.geomspace(min(marks) / 100, max(marks) * 10, 25)
+        plot_frontier(plan(result, span, inference_tokens=inference_tokens, ci_prob=ci), path=str(figure), mark=marks, overwrite=overwrite)
     summary = planned.summary.reset_index()
     reach = {} if planned.p_reach is None else {str(k): v for k, v in planned.p_reach.items()}
     if as_json:
@@ -390,24 +417,22 @@ def sweep_command(
 
     if not dataset and not data:
         _fail("give at least one --dataset NAME or --data FILE")
-    try:
-        studies = {name: load_dataset(name) for name in dataset or []}
-        studies.update({path.stem: read_table(path) for path in data or []})
-        names = [name.strip() for name in laws.split(",") if name.strip()] if laws else None
-        failed = 0
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=as_json) as bar:
-            task = bar.add_task("sweep", total=None, failed=0)
+    executor = _executor(workers, scheduler)
+    studies = {name: load_dataset(name) for name in dataset or []}
+    studies.update({path.stem: read_table(path) for path in data or []})
+    names = [name.strip() for name in laws.split(",") if name.strip()] if laws else None
+    failed = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("sweep", total=None, failed=0)
 
-            def progress(row, finished, total):
-                nonlocal failed
-                failed += row["status"] == "failed"
-                bar.update(task, completed=finished, total=total, failed=failed, description=f"{row['law']} on {row['study']}")
+        def progress(row, finished, total):
+            nonlocal failed
+            failed += row["status"] == "failed"
+            bar.update(task, completed=finished, total=total, failed=failed, description=f"{row['law']} on {row['study']}")
 
-            table = sweep(names, studies, out, group=group, holdout=holdout, draws=draws, tune=tune, random_seed=seed,
-                          executor=_executor(workers, scheduler), progress=progress)
-    except USER_ERRORS as err:
-        _fail(str(err))
+        table = sweep(names, studies, out, group=group, holdout=holdout, draws=draws, tune=tune, random_seed=seed,
+                      executor=_executor(workers, scheduler), progress=progress)
     if as_json:
         print(table.to_json(orient="records", indent=2))
         return

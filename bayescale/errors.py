@@ -58,6 +58,10 @@ class OverwriteError(BayescaleError, FileExistsError):
     """A file that exists and would be replaced; nothing is overwritten unless asked (``overwrite=True``)."""
 
 
+class OutputError(BayescaleError, OSError):
+    """A file that cannot be written where asked (a folder in its place, no permission, a full disk)."""
+
+
 class ExecutorError(BayescaleError, RuntimeError):
     """An executor that cannot run the tasks: an unreachable scheduler, a worker without bayescale."""
 

@@ -236,6 +236,8 @@ def model_spec(
 ) -> ModelSpec:
     """The :class:`ModelSpec` that :func:`bayescale.fit` builds from its arguments (same meanings)."""
     law = resolve_law(law)
+    if not isinstance(priors, (dict, type(None))) or not all(isinstance(k, str) for k in priors or {}):
+        raise ModelError(f"priors must map parameter names to priors, e.g. {{'alpha': {{'dist': 'LogNormal', 'mu': -1, 'sigma': 0.3}}}}; got {priors!r}")
     priors = dict(priors or {})
     if not isinstance(pool, (dict, type(None))):
         raise ModelError(f"pool must map parameters to a group column, e.g. {{'E': 'corpus'}}; got {pool!r}")

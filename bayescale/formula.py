@@ -10,6 +10,9 @@ instead of becoming sympy's constants and functions.
 from __future__ import annotations
 
 import ast
+import math
+import warnings
+from typing import Any
 
 import sympy as sp
 
@@ -35,39 +38,107 @@ _BINARY = {
 _UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a}
 
 
+MAX_LENGTH = 2000  # characters of a formula
+MAX_NODES = 400  # nodes of its syntax tree (the catalogue's longest law has under 100)
+ARITY = {"max": None, "min": None}  # functions of two or more arguments; every other function takes one
+
+
+def formula_tree(text: Any) -> ast.Expression:
+    """The syntax tree of ``text`` (``^`` read as ``**``), bounded in length and size.
+
+    >>> sorted(n.id for n in ast.walk(formula_tree("E + A / N^alpha")) if isinstance(n, ast.Name))
+    ['A', 'E', 'N', 'alpha']
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula must be a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"formula of {len(text)} characters is longer than the {MAX_LENGTH} a law may have")
+    try:
+        tree = ast.parse(text.replace("^", "**"), mode="eval")
+    except SyntaxError as err:
+        raise FormulaError(f"formula {_shown(text)!r} is not valid: {err.msg}") from None
+    except (ValueError, MemoryError, RecursionError) as err:  # a null byte; nesting too deep for the parser
+        raise FormulaError(f"formula {_shown(text)!r} cannot be parsed: {type(err).__name__}") from None
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        raise FormulaError(f"formula {_shown(text)!r} has {nodes} terms and operators, more than the {MAX_NODES} a law may have")
+    return tree
+
+
+def formula_names(text: Any) -> list[str]:
+    """The names a formula uses (inputs, parameters and functions), in the order they first appear.
+
+    >>> formula_names("E + A / N**alpha + A")
+    ['E', 'A', 'N', 'alpha']
+    """
+    names = sorted((n.col_offset, n.id) for n in ast.walk(formula_tree(text)) if isinstance(n, ast.Name))
+    return list(dict.fromkeys(name for _, name in names))
+
+
 def parse_formula(text: str, names: list[str]) -> sp.Expr:
-    """Parse ``text`` into a sympy expression over the symbols ``names``.
+    """Parse ``text`` into a sympy expression over the symbols ``names``; arithmetic on numbers alone is done in
+    floating point and must stay finite (``E/0``, ``sqrt(-1)``, ``9**9**9`` are refused).
 
     >>> parse_formula("E + A / N**alpha", ["E", "A", "N", "alpha"])
     A/N**alpha + E
     """
     symbols = {name: sp.Symbol(name, real=True) for name in names}
-    try:
-        tree = ast.parse(text.replace("^", "**"), mode="eval")
-    except SyntaxError as err:
-        raise FormulaError(f"formula {text!r} is not valid: {err.msg}") from None
-    return _build(tree.body, symbols, text)
+    expr = _build(formula_tree(text).body, symbols, _shown(text))
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I):
+        raise FormulaError(f"formula {_shown(text)!r} is undefined (it simplifies to {expr}): an infinity or an imaginary number")
+    return expr
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 100 else text[:100] + "..."
 
 
 def _build(node: ast.AST, symbols: dict[str, sp.Symbol], text: str) -> sp.Expr:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_build(node.left, symbols, text), _build(node.right, symbols, text))
+        left, right = _build(node.left, symbols, text), _build(node.right, symbols, text)
+        if isinstance(node.op, ast.Div) and right.is_number and right == 0:
+            raise FormulaError(f"formula {text!r} divides by zero: {ast.unparse(node)!r}")
+        return _number(_BINARY[type(node.op)], (left, right), node, text)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_build(node.operand, symbols, text))
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return sp.Float(node.value) if isinstance(node.value, float) else sp.Integer(node.value)
+        try:
+            value = float(node.value)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise FormulaError(f"formula {text!r} holds the number {ast.unparse(node)}, too large for a float")
+        return sp.Integer(node.value) if isinstance(node.value, int) and abs(node.value) < 2**53 else sp.Float(value)
     if isinstance(node, ast.Name):
         if node.id not in symbols:
             known = ", ".join(sorted(symbols))
             raise FormulaError(f"formula {text!r} uses unknown name {node.id!r}; known names: {known}")
         return symbols[node.id]
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        if node.func.id not in FUNCTIONS:
-            raise FormulaError(
-                f"formula {text!r} calls {node.func.id!r}; allowed functions: {', '.join(sorted(FUNCTIONS))}"
-            )
-        return FUNCTIONS[node.func.id](*(_build(arg, symbols, text) for arg in node.args))
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise FormulaError(f"formula {text!r} calls {name!r}; allowed functions: {', '.join(sorted(FUNCTIONS))}")
+        if (len(node.args) < 2) if name in ARITY else (len(node.args) != 1):
+            wanted = "two or more arguments" if name in ARITY else "one argument"
+            raise FormulaError(f"formula {text!r}: {name} takes {wanted}, got {len(node.args)} in {ast.unparse(node)!r}")
+        return _number(FUNCTIONS[name], [_build(arg, symbols, text) for arg in node.args], node, text)
     raise FormulaError(f"formula {text!r} contains unsupported syntax: {ast.unparse(node)!r}")
+
+
+def _number(operation, args, node: ast.AST, text: str) -> sp.Expr:
+    """``operation(*args)``; where every argument is a number, computed in floating point (never as sympy's exact
+    integers and radicals, which can take minutes) and refused unless finite and real."""
+    if not all(a.is_number for a in args):
+        return operation(*args)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            value = complex(operation(*(sp.Float(float(a)) for a in args)).evalf(20))
+    except (OverflowError, ZeroDivisionError, ValueError, TypeError, RuntimeWarning):
+        value = complex("nan")
+    if value.imag != 0 or not math.isfinite(value.real):
+        raise FormulaError(f"formula {text!r}: {ast.unparse(node)!r} is not a finite real number")
+    return sp.Float(value.real)
 
 
 # Weakly informative priors for a formula given without them, by the role a parameter plays (see ``roles``).

@@ -9,7 +9,6 @@ serves PyTensor (sampling), NumPy (prediction) and LaTeX (display).
 
 from __future__ import annotations
 
-import ast
 import difflib
 import importlib
 import re
@@ -24,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import FormulaError, LawError, UntrustedCodeError
-from .formula import DEFAULT_PRIORS, FUNCTIONS, parse_formula, roles
+from .formula import DEFAULT_PRIORS, FUNCTIONS, formula_names, parse_formula, roles
 from .likelihoods import LIKELIHOODS
 from .priors import Prior
 from .settings import SAMPLERS
@@ -347,6 +346,8 @@ def law_from_dict(spec: dict[str, Any], trust_python: bool = False, where: str |
             cls = getattr(importlib.import_module(module), qualname)
         except (ImportError, AttributeError) as err:
             raise LawError(f"{where} is the Python class {spec['python']}, which cannot be imported: {err}") from None
+        if not (isinstance(cls, type) and issubclass(cls, Law)):
+            raise LawError(f"{where} names {spec['python']}, which is not a Law class")
     return cls(**_fields_from_dict(spec, where))
 
 
@@ -397,18 +398,20 @@ def get_law(name: str | Path, trust_python: bool = False) -> Law:
     return law
 
 
-def formula_names(formula: str) -> set[str]:
-    """The names a formula uses (inputs, parameters and functions)."""
-    if not isinstance(formula, str):
-        raise FormulaError(f"a formula must be a string, got {type(formula).__name__}")
-    try:
-        return {n.id for n in ast.walk(ast.parse(formula.replace("^", "**"), mode="eval")) if isinstance(n, ast.Name)}
-    except SyntaxError as err:
-        raise FormulaError(f"formula {formula!r} is not valid: {err.msg}") from None
-
-
-def law_from_formula(formula: str, priors: dict[str, Any] | None = None, inputs: list[str] | None = None, name: str = "custom") -> Law:
+def law_from_formula(
+    formula: str,
+    priors: dict[str, Any] | None = None,
+    inputs: list[str] | None = None,
+    name: str = "custom",
+    domains: dict[str, str] | None = None,
+    target: str = "loss",
+    likelihood: str | None = None,
+) -> Law:
     """A law from a formula string over inputs (default: those of N, D, C it uses) and parameters.
+
+    ``domains`` maps inputs that may be zero to ``"nonnegative"`` (a data-mixture proportion; the others must be
+    positive); ``target`` names the fitted column and ``likelihood`` its scale (``"normal-raw"`` for a target of any
+    sign, ``"beta"`` for one in (0, 1); default studentt on the log).
 
     Parameters without a prior in ``priors`` get a weakly informative default by their role in the formula
     (``bayescale.formula.DEFAULT_PRIORS``: a constant term, the coefficient or the exponent of a power of an
@@ -424,7 +427,7 @@ def law_from_formula(formula: str, priors: dict[str, Any] | None = None, inputs:
     names = formula_names(formula)
     if inputs is None:
         inputs = [n for n in ("N", "D", "C") if n in names]
-    params = sorted(names - set(inputs) - set(FUNCTIONS), key=lambda n: re.search(rf"\b{n}\b", formula).start())
+    params = [n for n in names if n not in inputs and n not in FUNCTIONS]
     unknown = set(priors) - set(params)
     if unknown:
         raise LawError(f"priors given for {sorted(unknown)}, which formula {formula!r} does not use as parameters ({', '.join(params)})")
@@ -438,7 +441,11 @@ def law_from_formula(formula: str, priors: dict[str, Any] | None = None, inputs:
         else:
             prior, text = DEFAULT_PRIORS[role[p]]
             parameters[p] = Parameter(Prior.from_dict(prior), f"default prior for {text}")
-    return Law(name=name, formula=formula, inputs={n: Input() for n in inputs}, parameters=parameters)
+    domains = {} if domains is None else domains
+    if not isinstance(domains, dict) or set(domains) - set(inputs):
+        raise LawError(f"domains= names {sorted(set(domains) - set(inputs))}, which are not inputs of formula {formula!r} (inputs: {inputs})")
+    return Law(name=name, formula=formula, inputs={n: Input(domain=domains.get(n, "positive")) for n in inputs}, parameters=parameters,
+               target=target, likelihood=likelihood)
 
 
 def resolve_law(law: str | Path | Law, priors: dict[str, Any] | None = None) -> Law:

@@ -27,10 +27,11 @@ import pandas as pd
 import sympy as sp
 from matplotlib.figure import Figure
 
-from .data import FLOPS_PER_PARAMETER_TOKEN
-from .errors import ArgumentError, PlanError
+from .data import FLOPS_PER_PARAMETER_TOKEN, compute
+from .errors import ArgumentError, ExtrapolationWarning, PlanError
 from .fit import Fit, central_probs
 from .laws import Law, resolve_law
+from .files import save_figure
 
 Posterior = Fit | tuple[Law | str, Mapping[str, Any]]
 GRID = 128  # log N grid points per budget, before golden-section refinement
@@ -257,11 +258,27 @@ def _size(draws: Mapping[str, np.ndarray]) -> int:
 
 
 def _positive(name: str, values: Any) -> np.ndarray:
-    array = np.atleast_1d(np.asarray(values, float))
+    try:
+        array = np.atleast_1d(np.asarray(values, float))
+    except (TypeError, ValueError, OverflowError):
+        raise ArgumentError(f"{name} must be positive finite numbers (a scalar or 1-D), got {values!r}") from None
     bad = array[~(np.isfinite(array) & (array > 0))]
     if array.ndim != 1 or bad.size:
         raise ArgumentError(f"{name} must be positive finite numbers (a scalar or 1-D), got {bad.tolist() or values}")
     return array
+
+
+FAR_DECADES = 3.0  # budgets this many decades beyond the largest fitted run are planned with a warning
+
+
+def _warn_if_far(fit: Any, budgets: np.ndarray) -> None:
+    """Warn where a budget lies more than ``FAR_DECADES`` beyond the compute of the largest fitted run."""
+    if not isinstance(fit, Fit) or not {"N", "D"} <= set(fit.runs):
+        return
+    far = float(np.log10(budgets.max() / compute(fit.runs["N"], fit.runs["D"]).max()))
+    if far > FAR_DECADES:
+        warnings.warn(f"a budget of {budgets.max():.3g} FLOP lies {far:.1f} decades beyond the largest fitted run: nothing there "
+                      "tests the law, so the plan is the law's extrapolation alone", ExtrapolationWarning, stacklevel=3)
 
 
 def _check_optimum(n: np.ndarray, flops: float, law: Law) -> None:
@@ -340,6 +357,7 @@ def plan(
     keys = [group] if group else []
     if flops is not None:
         budgets = _positive("flops", flops)
+        _warn_if_far(fit, budgets)
         frames = [_frontier(solver, draws, budgets) for draws in groups.values()]
         draws = _stack(frames, group, groups)
         return Plan(_summarize(draws, keys + ["flops"], ["N", "D", "loss", "tokens_per_param", "a", "b"], ci_prob), draws, ci_prob)
@@ -514,7 +532,7 @@ def _by_group(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(str(name), rows.droplevel(0)) for name, rows in summary.groupby(level=0, sort=False)]
 
 
-def plot_frontier(result: Plan, path: str | None = None, mark: Any = None):
+def plot_frontier(result: Plan, path: str | None = None, mark: Any = None, overwrite: bool = False):
     """Three panels over the budgets of a plan: N* and D*, L*, and D*/N*, each median with its band.
 
     ``mark``: budgets to draw as vertical lines (e.g. the one asked about).
@@ -536,10 +554,10 @@ def plot_frontier(result: Plan, path: str | None = None, mark: Any = None):
     axes[0].set_yscale("log")
     axes[2].set_yscale("log")
     axes[0].legend(fontsize=7)
-    return _save(fig, path)
+    return _save(fig, path, overwrite)
 
 
-def plot_isoflop(curves: pd.DataFrame, path: str | None = None):
+def plot_isoflop(curves: pd.DataFrame, path: str | None = None, overwrite: bool = False):
     """Loss against N along each budget line of :func:`isoflop`, with bands and the median optimum marked."""
     groups = [c for c in curves.columns if c not in {"flops", "N", "D", "tokens_per_param", "median", "lower", "upper", "optimal"}]
     panels = list(curves.groupby(groups[0], sort=False)) if groups else [("", curves)]
@@ -553,11 +571,11 @@ def plot_isoflop(curves: pd.DataFrame, path: str | None = None):
             ax.plot(best["N"], best["median"], "o", color=line.get_color())
         ax.set(xscale="log", xlabel="parameters N", ylabel="loss", title=f"isoFLOP curves {label}".strip())
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return _save(fig, path, overwrite)
 
 
-def _save(fig: Figure, path: str | None) -> Figure:
+def _save(fig: Figure, path: str | None, overwrite: bool) -> Figure:
     fig.tight_layout()
     if path:
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path, overwrite)
     return fig

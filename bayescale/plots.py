@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .data import FLOPS_PER_PARAMETER_TOKEN, compute
+from .files import save_figure
 
 
 def extrapolation_path(fit, beyond: float = 100.0, points: int = 40, tokens_per_param: float = 20.0) -> pd.DataFrame:
@@ -34,7 +35,7 @@ def _axis(table: pd.DataFrame) -> tuple[pd.Series, str]:
     return table[x], {"C": "training compute C (FLOP)", "N": "parameters N", "D": "tokens D"}[x]
 
 
-def plot_fit(fit, path: str | None = None, ci_prob: float = 0.9, random_seed: int | None = 0) -> Figure:
+def plot_fit(fit, path: str | None = None, ci_prob: float = 0.9, random_seed: int | None = 0, overwrite: bool = False) -> Figure:
     """Two panels: observed vs predicted loss of the fitted runs, and the band far beyond them."""
     fitted = fit.predict(fit.runs, ci_prob=ci_prob, random_seed=random_seed)
     ahead = fit.predict(extrapolation_path(fit), ci_prob=ci_prob, random_seed=random_seed)
@@ -57,5 +58,5 @@ def plot_fit(fit, path: str | None = None, ci_prob: float = 0.9, random_seed: in
     right.legend(fontsize=8)
     fig.tight_layout()
     if path:
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path, overwrite)
     return fig

@@ -16,22 +16,25 @@ from scipy.special import expit, logit
 
 from .errors import ArgumentError
 
-DISTRIBUTIONS = (
-    "Normal",
-    "StudentT",
-    "Cauchy",
-    "LogNormal",
-    "HalfNormal",
-    "HalfStudentT",
-    "HalfCauchy",
-    "Gamma",
-    "InverseGamma",
-    "Exponential",
-    "Weibull",
-    "Uniform",
-    "Beta",
-    "TruncatedNormal",
-)
+REAL, POSITIVE_VALUE, UNIT = "any number", "a positive number", "a number in (0, 1)"
+# each distribution's parameters and what each may be; then the sets of them it needs (one of)
+DISTRIBUTIONS = {
+    "Normal": ({"mu": REAL, "sigma": POSITIVE_VALUE}, [()]),
+    "StudentT": ({"nu": POSITIVE_VALUE, "mu": REAL, "sigma": POSITIVE_VALUE}, [("nu",)]),
+    "Cauchy": ({"alpha": REAL, "beta": POSITIVE_VALUE}, [("alpha", "beta")]),
+    "LogNormal": ({"mu": REAL, "sigma": POSITIVE_VALUE}, [()]),
+    "HalfNormal": ({"sigma": POSITIVE_VALUE}, [()]),
+    "HalfStudentT": ({"nu": POSITIVE_VALUE, "sigma": POSITIVE_VALUE}, [("nu",)]),
+    "HalfCauchy": ({"beta": POSITIVE_VALUE}, [("beta",)]),
+    "Gamma": ({"alpha": POSITIVE_VALUE, "beta": POSITIVE_VALUE, "mu": POSITIVE_VALUE, "sigma": POSITIVE_VALUE}, [("alpha", "beta"), ("mu", "sigma")]),
+    "InverseGamma": ({"alpha": POSITIVE_VALUE, "beta": POSITIVE_VALUE, "mu": POSITIVE_VALUE, "sigma": POSITIVE_VALUE}, [("alpha", "beta"), ("mu", "sigma")]),
+    "Exponential": ({"lam": POSITIVE_VALUE, "scale": POSITIVE_VALUE}, [("lam",), ("scale",)]),
+    "Weibull": ({"alpha": POSITIVE_VALUE, "beta": POSITIVE_VALUE}, [("alpha", "beta")]),
+    "Uniform": ({"lower": REAL, "upper": REAL}, [()]),
+    "Beta": ({"alpha": POSITIVE_VALUE, "beta": POSITIVE_VALUE, "mu": UNIT, "sigma": POSITIVE_VALUE}, [("alpha", "beta"), ("mu", "sigma")]),
+    "TruncatedNormal": ({"mu": REAL, "sigma": POSITIVE_VALUE, "lower": REAL, "upper": REAL}, [()]),
+}
+_ALLOWED = {REAL: lambda v: True, POSITIVE_VALUE: lambda v: v > 0, UNIT: lambda v: 0 < v < 1}
 POSITIVE = ("LogNormal", "HalfNormal", "HalfStudentT", "HalfCauchy", "Gamma", "InverseGamma", "Exponential", "Weibull")
 
 
@@ -47,11 +50,19 @@ class Prior:
     kwargs: dict[str, float] = field(default_factory=dict)
 
     def __init__(self, dist: str, **kwargs: float):
-        if dist not in DISTRIBUTIONS:
+        if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
             raise ArgumentError(f"unknown prior distribution {dist!r}; use one of: {', '.join(DISTRIBUTIONS)}")
+        known, needed = DISTRIBUTIONS[dist]
         for key, value in kwargs.items():
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ArgumentError(f"prior {dist} argument {key}={value!r} must be a number")
+            if key not in known:
+                raise ArgumentError(f"prior {dist} has no argument {key!r}; its arguments: {', '.join(known)}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value) or not _ALLOWED[known[key]](value):
+                raise ArgumentError(f"prior {dist} argument {key}={value!r} must be {known[key]}")
+        if not any(set(option) <= set(kwargs) for option in needed):
+            raise ArgumentError(f"prior {dist} needs {' or '.join(', '.join(o) for o in needed)}; got {sorted(kwargs) or 'none'}")
+        low, high = kwargs.get("lower", -np.inf), kwargs.get("upper", np.inf)
+        if dist in ("Uniform", "TruncatedNormal") and not low < high:
+            raise ArgumentError(f"prior {dist} needs lower < upper, got lower={low!r}, upper={high!r}")
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "kwargs", {k: float(v) for k, v in kwargs.items()})
 
@@ -63,6 +74,8 @@ class Prior:
         if not isinstance(spec, dict) or "dist" not in spec:
             raise ArgumentError(f"a prior must be a dict with a 'dist' key, e.g. {{'dist': 'Normal', 'mu': 0, 'sigma': 1}}; got {spec!r}")
         kwargs = {k: v for k, v in spec.items() if k != "dist"}
+        if not all(isinstance(k, str) for k in kwargs):
+            raise ArgumentError(f"a prior's arguments are named by text, got {spec!r}")
         return cls(spec["dist"], **kwargs)
 
     def to_dict(self) -> dict[str, Any]:

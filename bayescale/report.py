@@ -21,6 +21,7 @@ from . import comparison_plots as cplots
 from .compare import K_THRESHOLD, Extrapolation, compare, named_fits, pareto_k, run_scales, validate_extrapolation
 from .errors import ArgumentError, OverwriteError
 from .fit import Fit
+from .files import output_path, write_atomically
 
 FORMATS = (".html", ".md")
 STYLE = """
@@ -226,17 +227,15 @@ def report(
     if path.suffix.lower() not in FORMATS:
         raise ArgumentError(f"report path must end in .html or .md, got {path.name!r}")
     figure_dir = path.with_name(f"{path.stem}_files")
-    targets = [path] + ([figure_dir] if path.suffix.lower() == ".md" else [])
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise OverwriteError(f"{', '.join(existing)} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    output_path(path, overwrite)
+    if path.suffix.lower() == ".md" and figure_dir.exists() and not overwrite:
+        raise OverwriteError(f"{figure_dir} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     text, figures = build_markdown(fits, by=by, holdout=holdout, reloo=reloo, ci_prob=ci_prob, random_seed=random_seed, extrapolation=extrapolation, executor=executor)
     if path.suffix.lower() == ".html":
-        path.write_text(to_html(text, figures), encoding="utf-8")
-        return path
+        html = to_html(text, figures)
+        return write_atomically(path, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"))
     figure_dir.mkdir(exist_ok=True)
     for file, data in figures.items():
         (figure_dir / file).write_bytes(data)
         text = text.replace(f"]({file})", f"]({figure_dir.name}/{file})")
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from typing import Any
 
 import arviz as az
@@ -26,7 +27,7 @@ import pymc as pm
 from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fns_per_chain
 
-from .errors import ArgumentError
+from .errors import ArgumentError, ModelError
 from .settings import SAMPLERS, sampler_threads
 from .starts import STARTS, Starts, find_modes
 
@@ -54,6 +55,7 @@ def sample(
         return _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progressbar, cores)
     start = time.perf_counter()
     starts, initvals = _pymc_starts(model, chains, seed)
+    require_finite_start(model, starts)
     idata = pm.sample(
         model=model,
         draws=draws,
@@ -69,6 +71,27 @@ def sample(
     )
     _record(idata, starts)
     return idata, {"compile_s": float("nan"), "sample_s": time.perf_counter() - start}
+
+
+def require_finite_start(model: pm.Model, starts: Starts) -> None:
+    """Where no optimization converged, check that the chains can start at all: the log density must be finite at
+    the model's initial point, else a :class:`~bayescale.ModelError` names the terms that are not and the values."""
+    if starts.converged:
+        return
+    point = model.initial_point()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTensor's note on its BLAS, for this one small function
+        logps = model.point_logps(point)
+    bad = {name: value for name, value in logps.items() if not np.isfinite(value)}
+    if not bad:
+        return
+    values = {rv.name: model.rvs_to_values[rv].name for rv in model.free_RVs}
+    shown = ", ".join(f"{name}={_untransformed(model, point)[name].round(4).tolist()}" for name in values)
+    raise ModelError(
+        f"the chains cannot start: the log density is not finite at the starting point (from the priors' means) in "
+        f"{', '.join(f'{k} ({v})' for k, v in bad.items())}; there {shown}. Where a law's mean leaves its domain there "
+        "(a loss below zero, the log of a negative number), give priors that keep it inside (narrower, or centred nearer the data)"
+    )
 
 
 def _record(idata: az.InferenceData, starts: Starts) -> None:
@@ -134,6 +157,7 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
         compiled = _COMPILED[cache_key] = compile_model(model)
     compiled_at = time.perf_counter()
     starts = _nutpie_starts(compiled, seed)
+    require_finite_start(model, starts)
     if starts.mode is not None:  # nutpie asks for each chain's start with a seed of its own
         compiled = dataclasses.replace(compiled, initial_point_func=lambda chain_seed: starts.point([seed, 2, chain_seed]))
     idata = nutpie.sample(

@@ -66,7 +66,7 @@ def test_predict_from_saved_fit(saved_fit):
 def test_cli_errors_are_clear(saved_fit):
     folder, fit_file, _ = saved_fit
     again = runner.invoke(app, ["fit", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--out", str(fit_file)])
-    assert again.exit_code == 2 and "already exists; pass --overwrite" in again.output
+    assert again.exit_code == 2 and "already exists; pass overwrite=True (CLI: --overwrite)" in again.output
     bad_at = runner.invoke(app, ["predict", str(fit_file), "--at", "N70e9"])
     assert bad_at.exit_code == 2 and "--at must look like NAME=VALUE" in bad_at.output
     missing = runner.invoke(app, ["predict", str(fit_file), "--at", "N=70e9"])
@@ -137,3 +137,87 @@ def test_sweep_command_fits_every_law_resumes_and_rejects_bad_workers(saved_fit,
                          (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "at most one of --workers N and --scheduler")]:
         out = runner.invoke(app, args + bad)
         assert out.exit_code == 2 and message in out.output and "Traceback" not in out.output
+
+
+def _bad_arguments(folder, fit_file):
+    csv, out = str(folder / "runs.csv"), str(folder / "new.nc")
+    fit = ["fit", "--law", "chinchilla", "--data", csv, "--out", out]
+    (folder / "broken.parquet").write_bytes(b"PAR1 not really")
+    (folder / "broken.nc").write_bytes(fit_file.read_bytes()[:5000])
+    (folder / "taken.png").write_bytes(b"a figure the user keeps")
+    priors = ['[1, 2]', '[]', '{bad json', '{"alpha": {"dist": "Normal", "sd": 1}}', '{"alpha": {"dist": "Normal", "mu": NaN, "sigma": 1}}',
+              '{"alpha": {"dist": "HalfNormal", "sigma": -1}}', '{"alpha": {"dist": "Gamma"}}', '{"alpha": 3}', '{"nothere": {"dist": "Normal"}}']
+    return [
+        *([*fit, "--prior", p] for p in priors),
+        *([*fit, option, value] for option, value in [("--draws", "0"), ("--chains", "0"), ("--draws", "-5"), ("--tune", "0"), ("--draws", "abc"),
+                                                      ("--columns", "x"), ("--columns", "nope=N"), ("--pool", "E=nope"), ("--likelihood", "bogus"),
+                                                      ("--sampler", "bogus"), ("--bogus", "1")]),
+        ["fit", "--law", "chinchilla", "--data", csv, "--out", str(folder / "nodir" / "o.nc")],
+        ["fit", "--law", "chinchilla", "--data", csv, "--out", str(fit_file)],
+        ["fit", "--law", "chinchilla", "--formula", "E + N", "--data", csv, "--out", out],
+        *(["fit", "--formula", f, "--data", csv, "--out", out] for f in ["E/0", "9**9**9 * E + N", "E + ", "__import__('os')", "exp(N, E)"]),
+        ["fit", "--law", "chinchilla", "--data", str(folder / "broken.parquet"), "--out", out],
+        ["fit", "--law", "chinchilla", "--data", str(folder / "runs.txt"), "--out", out],
+        ["fit", "--law", "chinchilla", "--dataset", "no-such-study", "--out", out],
+        ["predict", str(fit_file), "--at", "N=1e9,D=2e10,N=5"],
+        ["predict", str(fit_file), "--at", "N=abc,D=1e10"],
+        ["predict", str(fit_file), "--at", "N=-1,D=1e10"],
+        ["predict", str(fit_file), "--at", "N=1e9,D=2e10", "--ci", "1.5"],
+        ["predict", str(folder / "missing.nc"), "--at", "N=1e9,D=2e10"],
+        ["predict", str(folder / "broken.nc"), "--at", "N=1e9,D=2e10"],
+        ["predict", str(fit_file)],
+        ["plan", str(fit_file), "--flops", "-1"],
+        ["plan", str(fit_file), "--flops", "abc"],
+        ["plan", str(fit_file), "--flops", "1e22", "--target-loss", "2"],
+        ["plan", str(fit_file), "--flops", "1e22", "--figure", str(folder / "taken.png")],
+        ["plan", str(fit_file), "--flops", "1e22", "--figure", str(folder / "nodir" / "f.png")],
+        ["plan", str(fit_file), "--flops", "1e22", "--ci", "0"],
+        ["backtest", "--law", "chinchilla", "--data", csv, "--folds", "0"],
+        ["backtest", "--law", "chinchilla", "--data", csv, "--figure", str(folder / "taken.png")],
+        ["backtest", "--law", "chinchilla", "--data", csv, "--threshold", "1e23"],
+        ["compare", str(fit_file)],
+        ["compare", str(fit_file), str(folder / "missing.nc")],
+        ["report", str(fit_file), str(fit_file), "--out", str(folder / "report.txt")],
+        ["sweep", "--out", str(folder / "sweep"), "--dataset", "epoch-chinchilla", "--workers", "0"],
+        ["sweep", "--out", str(folder / "sweep"), "--laws", "nope", "--dataset", "epoch-chinchilla"],
+        ["laws", "nope"],
+        ["frobnicate"],
+        ["demo", "--draws", "0"],
+    ]
+
+
+def test_every_bad_argument_is_one_line_on_stderr_with_exit_code_2(saved_fit):
+    folder, fit_file, _ = saved_fit
+    kept = fit_file.read_bytes()
+    for args in _bad_arguments(folder, fit_file):
+        result = runner.invoke(app, args)
+        lines = result.stderr.splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (args, result.exit_code, result.stderr, result.output)
+        assert "Traceback" not in result.output and "internal error" not in lines[0], (args, lines)
+    assert fit_file.read_bytes() == kept and (folder / "taken.png").read_bytes() == b"a figure the user keeps"
+    assert not (folder / "new.nc").exists()
+
+
+def test_debug_shows_the_traceback():
+    result = runner.invoke(app, ["laws", "nope", "--debug"])
+    assert result.exit_code == 1 and isinstance(result.exception, LookupError | ValueError)
+
+
+def test_no_command_writes_over_a_file_without_overwrite(saved_fit, tmp_path):
+    folder, fit_file, _ = saved_fit
+    csv = str(folder / "runs.csv")
+    frontier, other, page = tmp_path / "frontier.png", tmp_path / "other.nc", tmp_path / "report.html"
+    other.write_bytes(fit_file.read_bytes())
+    assert runner.invoke(app, ["plan", str(fit_file), "--flops", "1e22", "--figure", str(frontier)]).exit_code == 0
+    default = fit_file.with_name(f"{fit_file.stem}_frontier.png")
+    kept = (frontier, default, tmp_path / "demo_fit.png", page)
+    for path in kept:
+        path.write_bytes(b"mine")
+    for args in (["plan", str(fit_file), "--flops", "1e22", "--figure", str(frontier)], ["plan", str(fit_file), "--flops", "1e22"],
+                 ["demo", "--out", str(tmp_path), "--draws", "10"], ["backtest", "--law", "chinchilla", "--data", csv, "--figure", str(frontier)],
+                 ["report", str(fit_file), str(other), "--out", str(page)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "already exists" in result.stderr, (args, result.output)
+    assert {path.read_bytes() for path in kept} == {b"mine"}
+    again = runner.invoke(app, ["plan", str(fit_file), "--flops", "1e22", "--figure", str(frontier), "--overwrite"])
+    assert again.exit_code == 0 and frontier.read_bytes()[:4] == b"\x89PNG"
