@@ -59,7 +59,7 @@ def predictor(small_fit):
 def test_predict_takes_valid_run_tables_and_names_what_is_wrong_with_the_others(predictor, case):
     if case.pool:  # the small fit pools nothing: a group column is one more column
         case.pool = None
-        case.reason = "; ".join(r for r in case.reason.split("; ") if r and not r.startswith("group")) 
+        case.reason = "; ".join(r for r in case.reason.split("; ") if r and not r.startswith("group"))
     if case.columns is not None:
         return  # predict takes the law's own names
     def call():
@@ -177,3 +177,50 @@ def test_a_fit_file_naming_python_code_never_runs_it_untrusted(small_file, tmp_p
     assert not (tmp_path / "ran").exists()
     with pytest.raises(bs.FitFileError, match="is not a Law"):  # trusted, the module runs, but what it names must be a law
         bs.load(tmp_path / "crafted.nc", trust_python=True)
+
+
+def test_chains_that_cannot_start_name_the_terms_and_the_values():
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from bayescale.sampling import require_finite_start
+    from bayescale.starts import Starts
+
+    with pm.Model() as model:
+        x = pm.Normal("x", 0.0, 1.0)
+        pm.Normal("y", mu=pt.log(x - 5.0), sigma=1.0, observed=[1.0])
+    with pytest.raises(bs.ModelError, match=r"not finite at the starting point .* in y \(nan\); there x=0.0"):
+        require_finite_start(model, Starts(None, (), 8, 0))
+    require_finite_start(model, Starts(None, (), 8, 1))  # a converged start is a finite one
+
+
+def test_a_learned_error_at_the_end_of_its_grid_is_said():
+    from bayescale.calibration import _warn_at_grid_edge
+    from bayescale.extrapolation import KAPPA_GRID, TAU_GRID
+
+    weights = np.zeros((len(TAU_GRID), len(KAPPA_GRID)))
+    weights[3, 10] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_at_grid_edge(weights.ravel(), "inside")
+    weights[-1, 10] = 1.0
+    with pytest.warns(bs.ExtrapolationWarning, match=r"at the end of its grid \(50% of the posterior at tau = 0.1"):
+        _warn_at_grid_edge(weights.ravel() / 2, "edge")
+
+
+def test_a_formula_declares_inputs_that_may_be_zero_and_its_target():
+    law = bs.law_from_formula("E + A * (p + 0.1)**(-a)", inputs=["p"], domains={"p": "nonnegative"}, target="error", likelihood="normal-raw")
+    runs = pd.DataFrame({"p": [0.0, 0.2, 0.5], "error": [-0.1, 0.2, 0.3]})
+    from bayescale.fit import model_spec
+
+    spec = model_spec(law)
+    assert spec.prepare_runs(runs)["p"].tolist() == [0.0, 0.2, 0.5]
+    with pytest.raises(bs.DataError, match=r"column 'p' row 1 has value -0.2: must be non-negative"):
+        spec.prepare_runs(runs.assign(p=[0.0, -0.2, 0.5]))
+    with pytest.raises(bs.LawError, match="domains= names \\['q'\\]"):
+        bs.law_from_formula("E + A * p", inputs=["p"], domains={"q": "nonnegative"})
+
+
+def test_a_plan_far_beyond_the_fitted_runs_says_so(small_fit):
+    with pytest.warns(bs.ExtrapolationWarning, match="decades beyond the largest fitted run"):
+        bs.plan(small_fit, flops=1e300)
