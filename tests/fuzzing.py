@@ -76,8 +76,9 @@ class Case:
 
 
 @st.composite
-def run_tables(draw, target: bool = True, min_runs: int = 8) -> Case:
-    """A run table for a law in N and D (target ``loss`` if ``target``), possibly pooled over a group ``g``."""
+def run_tables(draw, target: bool = True, min_runs: int = 8, options: bool = True) -> Case:
+    """A run table for a law in N and D (target ``loss`` if ``target``), with ``options`` a ``columns=`` mapping
+    and pooling over a group ``g`` (or neither: predict takes the law's own names and the fit's groups)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     n = draw(st.sampled_from([0, 1, 3]) | st.integers(min_runs, min_runs + 6))
     reasons = []
@@ -104,7 +105,7 @@ def run_tables(draw, target: bool = True, min_runs: int = 8) -> Case:
     if n:
         columns["note"] = np.array([f"run {i}" for i in range(n)], dtype=object)
     pool = None
-    if draw(st.integers(0, 2)) == 0:
+    if options and draw(st.integers(0, 2)) == 0:
         pool = {"E": "g"}
         labels = draw(st.sampled_from(["text", "int", "mixed", "nan", "clash", "absent"]))
         pairs = {"text": ["a", "b"], "int": [1, 2], "mixed": [1, "b"], "nan": ["a", None], "clash": [1, "1"]}
@@ -115,7 +116,7 @@ def run_tables(draw, target: bool = True, min_runs: int = 8) -> Case:
             if labels in ("nan", "clash") and n > 1:
                 reasons.append(f"group labels {labels}")
     mapping = None
-    rename = draw(st.sampled_from(["none", "none", "good", "onto_existing", "unknown", "list", "not_str"]))
+    rename = draw(st.sampled_from(["none", "none", "good", "onto_existing", "unknown", "list", "not_str"])) if options else "none"
     if rename == "good" and "N" in columns:
         columns["params"] = columns.pop("N")
         mapping = {"params": "N"}
@@ -189,3 +190,68 @@ def corruptions(original: bytes, cases: int, seed: int = 0):
             at, size = int(rng.integers(0, len(data))), int(rng.choice([16, 512, 4096]))
             data[at : at + size] = bytes(min(size, len(data) - at))
         yield f"{how} {i}", bytes(data)
+
+
+PRIOR_DISTS = ["Normal", "LogNormal", "HalfNormal", "StudentT", "Gamma", "Beta", "Uniform", "TruncatedNormal", "Exponential", "Bogus", 3, None]
+PRIOR_KEYS = ["mu", "sigma", "nu", "alpha", "beta", "lower", "upper", "lam", "sd", 7]
+PRIOR_VALUES = st.sampled_from([0.0, 1.0, 0.5, -1.0, 3, float("nan"), float("inf"), True, "1", None, [1.0], 1e308])
+
+# what each distribution takes: its arguments' allowed values, and the argument sets it needs (any one)
+REAL_ARG, POSITIVE_ARG, UNIT_ARG = (lambda v: True), (lambda v: v > 0), (lambda v: 0 < v < 1)
+PRIOR_RULES = {
+    "Normal": ({"mu": REAL_ARG, "sigma": POSITIVE_ARG}, [set()]),
+    "LogNormal": ({"mu": REAL_ARG, "sigma": POSITIVE_ARG}, [set()]),
+    "HalfNormal": ({"sigma": POSITIVE_ARG}, [set()]),
+    "StudentT": ({"nu": POSITIVE_ARG, "mu": REAL_ARG, "sigma": POSITIVE_ARG}, [{"nu"}]),
+    "Gamma": ({"alpha": POSITIVE_ARG, "beta": POSITIVE_ARG, "mu": POSITIVE_ARG, "sigma": POSITIVE_ARG}, [{"alpha", "beta"}, {"mu", "sigma"}]),
+    "Beta": ({"alpha": POSITIVE_ARG, "beta": POSITIVE_ARG, "mu": UNIT_ARG, "sigma": POSITIVE_ARG}, [{"alpha", "beta"}, {"mu", "sigma"}]),
+    "Uniform": ({"lower": REAL_ARG, "upper": REAL_ARG}, [set()]),
+    "TruncatedNormal": ({"mu": REAL_ARG, "sigma": POSITIVE_ARG, "lower": REAL_ARG, "upper": REAL_ARG}, [set()]),
+    "Exponential": ({"lam": POSITIVE_ARG}, [{"lam"}]),
+}
+
+
+@st.composite
+def priors(draw) -> tuple[Any, bool]:
+    """A prior as a user writes it (a dict, or something else) and whether a correct package takes it."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.sampled_from([[], "Normal", 3, None, {"mu": 0}])), False
+    dist = draw(st.sampled_from(PRIOR_DISTS))
+    args = draw(st.dictionaries(st.sampled_from(PRIOR_KEYS), PRIOR_VALUES, max_size=4))
+    spec = {"dist": dist, **args}
+    if dist not in PRIOR_RULES:
+        return spec, False
+    allowed, needed = PRIOR_RULES[dist]
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in args.values())
+    valid = (numbers and set(args) <= set(allowed) and all(allowed[k](v) for k, v in args.items())
+             and any(n <= set(args) for n in needed) and args.get("lower", -np.inf) < args.get("upper", np.inf))
+    return spec, valid
+
+
+CLI_OPTIONS = {
+    "--law": st.sampled_from(["chinchilla", "kaplan", "nope", "", "../etc/passwd.toml"]),
+    "--formula": st.sampled_from(["E + A / N**alpha + B / D**beta", "E/0", "9**9**9", "E +", "exp()", "N" * 3000]),
+    "--columns": st.sampled_from(["", "x", "C=N", "nope=N", "N=D", "loss=loss,loss=N"]),
+    "--pool": st.sampled_from(["", "E=nope", "alpha=x", "=", "E"]),
+    "--prior": st.sampled_from(["", "[]", "{}", "{bad", '{"alpha": 3}', '{"alpha": {"dist": "Normal", "sd": 1}}',
+                                '{"alpha": {"dist": "HalfNormal", "sigma": -1}}', '{"nope": {"dist": "Normal"}}']),
+    "--draws": st.sampled_from(["0", "-5", "abc", "1e3", "10", str(2**70)]),
+    "--chains": st.sampled_from(["0", "-1", "2", "x"]),
+    "--tune": st.sampled_from(["0", "5", "-3"]),
+    "--likelihood": st.sampled_from(["studentt", "bogus", "beta", "normal-raw"]),
+    "--sampler": st.sampled_from(["nutpie", "pymc", "stan"]),
+    "--seed": st.sampled_from(["1", "-1", "x", str(2**80)]),
+}
+
+
+@st.composite
+def fit_arguments(draw, data: str, out: str) -> list[str]:
+    """``bayescale fit`` arguments: a random choice of options and values, good and bad."""
+    args = ["fit"]
+    if draw(st.booleans()):
+        args += ["--data", draw(st.sampled_from([data, data + ".missing", "runs.txt"]))]
+    if draw(st.integers(0, 4)):
+        args += ["--out", draw(st.sampled_from([out, out + "/nodir/x.nc", "/"]))]
+    for option in draw(st.lists(st.sampled_from(sorted(CLI_OPTIONS)), max_size=5, unique=True)):
+        args += [option, draw(CLI_OPTIONS[option])]
+    return args
