@@ -40,7 +40,9 @@ class Commands(TyperGroup):
             code = _report("interrupted")
         except typer.TyperException as err:  # a bad option or argument, as typer words it
             code = _report(err.format_message())
-        except Exception as err:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # a Rust panic from the sampler derives from BaseException, not Exception
             if debug:
                 raise
             code = _report(str(err) if isinstance(err, USER_ERRORS) else

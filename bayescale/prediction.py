@@ -16,6 +16,7 @@ import pandas as pd
 
 from .model.coordinates import coordinates
 from .model.spec import group_codes
+from .settings import check_seed
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def parameter_draws(fit, table: pd.DataFrame, rng: np.random.Generator) -> dict[
 def predictive(fit, table: pd.DataFrame, random_seed=None, extrapolation: bool = True) -> Predictive:
     """Predictive draws of ``fit`` at the validated runs ``table`` (see :class:`Predictive`); the law's error is
     added beyond the fitted runs when ``extrapolation`` and the fit has a calibration."""
-    rng = np.random.default_rng(random_seed)
+    rng = np.random.default_rng(check_seed(random_seed))
     family, law = fit.spec.family, fit.law
     values = parameter_draws(fit, table, rng)
     inputs = {x: table[x].to_numpy(float)[None, :] for x in law.input_names}

@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from .errors import ArgumentError
 
 SAMPLERS = ("nutpie", "pymc")
 THREADS_ENV = "BAYESCALE_SAMPLER_THREADS"  # threads that sample a fit's chains (set to 1 in worker processes)
 DEFAULTS = {"sampler": None, "chains": 4, "draws": 1000, "tune": 1000, "target_accept": 0.95, "random_seed": None}
+
+
+MINIMUM = {"chains": 1, "draws": 10, "tune": 1}  # fewer than 10 draws a chain leave the diagnostics undefined
+MAXIMUM = 10**7
 
 
 def resolve(settings: dict[str, Any], law_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -26,12 +32,24 @@ def resolve(settings: dict[str, Any], law_defaults: dict[str, Any] | None = None
     out["sampler"] = out["sampler"] or "nutpie"
     if out["sampler"] not in SAMPLERS:
         raise ArgumentError(f"unknown sampler {out['sampler']!r}; use one of {SAMPLERS}")
-    for name in ("chains", "draws", "tune"):
-        if not isinstance(out[name], int) or isinstance(out[name], bool) or out[name] < 1:
-            raise ArgumentError(f"{name} must be a positive whole number, got {out[name]!r}")
-    if not 0 < out["target_accept"] < 1:
+    for name, least in MINIMUM.items():
+        if not isinstance(out[name], int) or isinstance(out[name], bool) or not least <= out[name] <= MAXIMUM:
+            raise ArgumentError(f"{name} must be a whole number from {least} to {MAXIMUM:,}, got {out[name]!r}")
+    check_seed(out["random_seed"])
+    if not isinstance(out["target_accept"], (int, float)) or not 0 < out["target_accept"] < 1:
         raise ArgumentError(f"target_accept must lie strictly between 0 and 1, got {out['target_accept']!r}")
     return out
+
+
+def check_seed(seed: Any) -> Any:
+    """``seed`` unchanged where NumPy takes it as a seed: None, a non-negative whole number or a list of them."""
+    try:
+        if isinstance(seed, (bool, float)):
+            raise TypeError
+        np.random.SeedSequence(seed)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"random_seed must be None or a non-negative whole number (or a list of them), got {seed!r}") from None
+    return seed
 
 
 def sampler_threads(chains: int) -> int:

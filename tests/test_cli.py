@@ -149,7 +149,7 @@ def _bad_arguments(folder, fit_file):
               '{"alpha": {"dist": "HalfNormal", "sigma": -1}}', '{"alpha": {"dist": "Gamma"}}', '{"alpha": 3}', '{"nothere": {"dist": "Normal"}}']
     return [
         *([*fit, "--prior", p] for p in priors),
-        *([*fit, option, value] for option, value in [("--draws", "0"), ("--chains", "0"), ("--draws", "-5"), ("--tune", "0"), ("--draws", "abc"),
+        *([*fit, option, value] for option, value in [("--draws", "0"), ("--draws", "3"), ("--seed", "-1"), ("--chains", "0"), ("--draws", "-5"), ("--tune", "0"), ("--draws", "abc"),
                                                       ("--columns", "x"), ("--columns", "nope=N"), ("--pool", "E=nope"), ("--likelihood", "bogus"),
                                                       ("--sampler", "bogus"), ("--bogus", "1")]),
         ["fit", "--law", "chinchilla", "--data", csv, "--out", str(folder / "nodir" / "o.nc")],
@@ -166,6 +166,7 @@ def _bad_arguments(folder, fit_file):
         ["predict", str(folder / "missing.nc"), "--at", "N=1e9,D=2e10"],
         ["predict", str(folder / "broken.nc"), "--at", "N=1e9,D=2e10"],
         ["predict", str(fit_file)],
+        ["predict", str(fit_file), "--at", "N=1e9,D=2e10", "--seed", "-1"],
         ["plan", str(fit_file), "--flops", "-1"],
         ["plan", str(fit_file), "--flops", "abc"],
         ["plan", str(fit_file), "--flops", "1e22", "--target-loss", "2"],
