@@ -375,9 +375,10 @@ def plan_command(
 
     if bool(flops) == bool(target_loss):
         _fail("give exactly one of --flops or --target-loss")
-    figure = output_path(figure or fit_file.with_name(f"{fit_file.stem}_frontier.png"), overwrite)
+    figure = figure or fit_file.with_name(f"{fit_file.stem}_frontier.png")
     result = load(fit_file)
     planned = plan(result, flops, target_loss=target_loss, inference_tokens=inference_tokens, ci_prob=ci)
+    output_path(figure, overwrite)  # the budgets checked first, the figure before any file is written
     marks = flops or planned.summary.xs("flops", level="quantity")["median"].dropna().to_numpy()
     if len(marks):
         span = np.geomspace(min(marks) / 100, max(marks) * 10, 25)

@@ -39,7 +39,7 @@ def saved_fit(tmp_path_factory, epoch_runs, seed_for):
     out = runner.invoke(app, ["fit", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--out", str(fit_file),
                               "--json", "--draws", "400", "--seed", str(seed_for("cli-fit"))])
     assert out.exit_code == 0, out.output
-    return folder, fit_file, json.loads(out.output)
+    return folder, fit_file, json.loads(out.stdout)
 
 
 def test_fit_json_report(saved_fit):
@@ -54,7 +54,7 @@ def test_predict_from_saved_fit(saved_fit):
     at = ["--at", "N=70e9,D=1.4e12", "--at", "N=1e9,D=2e10"]
     out = runner.invoke(app, ["predict", str(fit_file), *at, "--json"])
     assert out.exit_code == 0, out.output
-    rows = json.loads(out.output)
+    rows = json.loads(out.stdout)
     assert len(rows) == 2 and rows[0]["lower"] < rows[0]["median"] < rows[0]["upper"]
     table = runner.invoke(app, ["predict", str(fit_file), *at]).output  # each interval as median [lower, upper]
     row = rows[0]
@@ -81,7 +81,7 @@ def test_backtest_command_scores_thresholds_and_writes_a_figure(saved_fit):
     out = runner.invoke(app, ["backtest", "--law", "chinchilla", "--data", str(folder / "runs.csv"), "--threshold", "3e20",
                               "--draws", "300", "--figure", str(figure), "--json"])
     assert out.exit_code == 0, out.output
-    tables = json.loads(out.output)
+    tables = json.loads(out.stdout)
     summary = {row["method"]: row for row in tables["summary"]}
     assert summary["plain"]["n"] == summary["calibrated"]["n"] == 63  # Epoch runs above 3e20 FLOP
     assert summary["calibrated"]["width_90"] > summary["plain"]["width_90"] and figure.stat().st_size > 10_000
@@ -98,7 +98,7 @@ def test_fit_stores_the_calibration_and_predict_is_identical_across_calls(saved_
     at = ["--at", "N=70e9,D=1.4e12", "--json", "--seed", "4"]
     first, second = (runner.invoke(app, ["predict", str(fit_file), *at]) for _ in range(2))
     assert first.exit_code == second.exit_code == 0 and first.output == second.output
-    assert json.loads(first.output)[0]["law_upper"] > json.loads(first.output)[0]["mean_upper"]
+    assert json.loads(first.stdout)[0]["law_upper"] > json.loads(first.stdout)[0]["mean_upper"]
 
 
 def test_fit_a_law_file_and_a_formula_end_to_end(saved_fit, tmp_path):
@@ -110,7 +110,7 @@ def test_fit_a_law_file_and_a_formula_end_to_end(saved_fit, tmp_path):
     out = runner.invoke(app, ["fit", "--law", str(law_file), "--data", str(folder / "runs.csv"), "--out", str(tmp_path / "a.nc"),
                               "--json", "--draws", "200", "--seed", "1", "--no-calibrate"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["law"] == "my-chinchilla" and json.loads(out.output)["calibration"] is None
+    assert json.loads(out.stdout)["law"] == "my-chinchilla" and json.loads(out.stdout)["calibration"] is None
     out = runner.invoke(app, ["fit", "--formula", "E + A / N**alpha + B / D**beta", "--data", str(folder / "runs.csv"),
                               "--out", str(tmp_path / "b.nc"), "--draws", "200", "--seed", "1", "--no-calibrate"])
     assert out.exit_code == 0, out.output

@@ -158,7 +158,7 @@ def test_cli_compare_and_report(epoch_pair, tmp_path):
     runner = CliRunner()
     out = runner.invoke(app, ["compare", *map(str, paths), "--json"])
     assert out.exit_code == 0, out.output
-    table = json.loads(out.output)
+    table = json.loads(out.stdout)
     assert table["chinchilla"]["rank"] == 0 and table["powerlaw-compute"]["elpd_diff"] > 0
     out = runner.invoke(app, ["compare", str(paths[0])])
     assert out.exit_code == 2 and "at least 2 fits, got 1" in out.output

@@ -65,7 +65,12 @@ def test_save_load_gives_identical_predictions(small_fit, tmp_path):
     pd.testing.assert_frame_equal(loaded.summary(), small_fit.summary())
     with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
         small_fit.save(path)
+    (tmp_path / "chinchilla.nc.partial").write_text("the user's own file")  # the name a temporary file once took
     small_fit.save(path, overwrite=True)
+    assert (tmp_path / "chinchilla.nc.partial").read_text() == "the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chinchilla.nc", "chinchilla.nc.partial"]  # no temporary file left
+    with pytest.raises(bs.MissingFileError, match="the folder .*nowhere does not exist"):
+        small_fit.save(tmp_path / "nowhere" / "fit.nc")
 
 
 def test_load_refuses_corrupt_and_foreign_files(tmp_path, small_fit):

@@ -205,7 +205,7 @@ def test_plan_command(small_fit, tmp_path):
     out = runner.invoke(app, ["plan", str(fit_file), "--flops", "5.76e23", "--flops", "1e24", "--inference-tokens", "2e12",
                               "--figure", str(figure), "--json"])
     assert out.exit_code == 0, out.output
-    report = json.loads(out.output)
+    report = json.loads(out.stdout)
     rows = pd.DataFrame(report["summary"])
     assert set(rows["quantity"]) == set(QUANTITIES) and sorted(set(rows["flops"])) == [5.76e23, 1e24]
     assert report["inference_tokens"] == 2e12 and figure.exists() and report["figure"] == str(figure)
