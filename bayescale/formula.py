@@ -40,7 +40,7 @@ _UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a}
 
 MAX_LENGTH = 2000  # characters of a formula
 MAX_NODES = 400  # nodes of its syntax tree (the catalogue's longest law has under 100)
-ARITY = {"max": None, "min": None}  # functions of two or more arguments; every other function takes one
+VARIADIC = ("max", "min")  # functions of two or more arguments; every other function takes one
 
 
 def formula_tree(text: Any) -> ast.Expression:
@@ -118,8 +118,8 @@ def _build(node: ast.AST, symbols: dict[str, sp.Symbol], text: str) -> sp.Expr:
         name = node.func.id
         if name not in FUNCTIONS:
             raise FormulaError(f"formula {text!r} calls {name!r}; allowed functions: {', '.join(sorted(FUNCTIONS))}")
-        if (len(node.args) < 2) if name in ARITY else (len(node.args) != 1):
-            wanted = "two or more arguments" if name in ARITY else "one argument"
+        if (len(node.args) < 2) if name in VARIADIC else (len(node.args) != 1):
+            wanted = "two or more arguments" if name in VARIADIC else "one argument"
             raise FormulaError(f"formula {text!r}: {name} takes {wanted}, got {len(node.args)} in {ast.unparse(node)!r}")
         return _number(FUNCTIONS[name], [_build(arg, symbols, text) for arg in node.args], node, text)
     raise FormulaError(f"formula {text!r} contains unsupported syntax: {ast.unparse(node)!r}")
