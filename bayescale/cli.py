@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 USER_ERRORS = (BayescaleError, ValueError, FileNotFoundError, FileExistsError)  # the user's to fix: their message alone
+LIBRARY_NOTES = ("ArviZ is undergoing a major refactor", "PyTensor could not link to a BLAS")  # at import, nothing to act on
 
 
 class Commands(TyperGroup):
@@ -35,6 +36,8 @@ class Commands(TyperGroup):
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _warning_line
+                for note in LIBRARY_NOTES:
+                    warnings.filterwarnings("ignore", message=note)
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.Abort:
             code = _report("interrupted")

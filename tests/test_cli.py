@@ -204,6 +204,23 @@ def test_debug_shows_the_traceback():
     assert result.exit_code == 1 and isinstance(result.exception, LookupError | ValueError)
 
 
+def test_library_notes_at_import_are_not_shown_but_other_warnings_are(monkeypatch):
+    import warnings
+
+    from bayescale import laws
+    from bayescale.errors import LawError
+
+    def noisy_law(name):
+        warnings.warn("ArviZ is undergoing a major refactor to improve flexibility", FutureWarning)
+        warnings.warn("PyTensor could not link to a BLAS installation.", UserWarning)
+        warnings.warn("the law's own note", UserWarning)
+        raise LawError(f"unknown law {name!r}")
+
+    monkeypatch.setattr(laws, "get_law", noisy_law)
+    result = runner.invoke(app, ["laws", "nope"])
+    assert result.exit_code == 2 and result.stderr.splitlines() == ["warning: the law's own note", "error: unknown law 'nope'"]
+
+
 def test_no_command_writes_over_a_file_without_overwrite(saved_fit, tmp_path):
     folder, fit_file, _ = saved_fit
     csv = str(folder / "runs.csv")
