@@ -11,7 +11,10 @@ import sys
 import types
 from typing import Any
 
+from .library_notes import stamp_arviz_notice
+
 __version__ = "0.1.0"
+stamp_arviz_notice()  # before any process of ours imports ArviZ, whose own stamp write races (see library_notes)
 
 _HOMES = {  # each public name and the module that defines it
     "Backtest": "backtest",

@@ -17,13 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from . import library_notes
 from .errors import ArgumentError, BayescaleError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 USER_ERRORS = (BayescaleError, ValueError, FileNotFoundError, FileExistsError)  # the user's to fix: their message alone
-LIBRARY_NOTES = ("ArviZ is undergoing a major refactor", "PyTensor could not link to a BLAS")  # at import, nothing to act on
 
 
 class Commands(TyperGroup):
@@ -36,7 +36,7 @@ class Commands(TyperGroup):
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _warning_line
-                for note in LIBRARY_NOTES:
+                for note in library_notes.NOTES:
                     warnings.filterwarnings("ignore", message=note)
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.Abort:
