@@ -30,6 +30,7 @@ FORMAT = "bayescale-fit/3"
 READS = {"bayescale-fit/1": "bayescale_levels", "bayescale-fit/2": "bayescale_groups", FORMAT: "bayescale_groups"}  # each format and the attribute holding its groups
 FIELDS = ("spec", "groups", "centre", "timings", "settings", "calibration")
 CHECKSUM = "bayescale_checksum"
+ROW = "bayescale_row"  # the runs table's dimension, a name no column of the user's takes (files before it used "run")
 
 
 def write_fit_file(path: str | Path, idata: az.InferenceData, runs: pd.DataFrame, metadata: dict[str, Any], overwrite: bool = False) -> Path:
@@ -38,7 +39,7 @@ def write_fit_file(path: str | Path, idata: az.InferenceData, runs: pd.DataFrame
     from . import __version__
 
     path = output_path(path, overwrite)
-    table = xr.Dataset({col: ("run", runs[col].to_numpy()) for col in runs.columns})
+    table = xr.Dataset({col: (ROW, runs[col].to_numpy()) for col in runs.columns})
     groups = {g: idata[g].copy() for g in idata.groups() if g != "constant_data"}
     out = az.InferenceData(**groups, constant_data=table)
     out.posterior.attrs.update({"bayescale_format": FORMAT, "bayescale_version": __version__})

@@ -73,6 +73,14 @@ def test_save_load_gives_identical_predictions(small_fit, tmp_path):
         small_fit.save(tmp_path / "nowhere" / "fit.nc")
 
 
+def test_a_column_named_like_the_files_dimensions_is_kept(small_fit, tmp_path):
+    from bayescale.storage import read_fit_file, write_fit_file
+
+    runs = small_fit.runs.assign(run=[f"r{i}" for i in range(len(small_fit.runs))], row=1.0)
+    _, loaded, _ = read_fit_file(write_fit_file(tmp_path / "fit.nc", small_fit.idata, runs, small_fit._metadata()))
+    pd.testing.assert_frame_equal(loaded, runs)
+
+
 def test_load_refuses_corrupt_and_foreign_files(tmp_path, small_fit):
     corrupt = tmp_path / "corrupt.nc"
     corrupt.write_bytes(b"not a netcdf file at all")
