@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
-os.environ.setdefault("BAYESCALE_DATA", str(SHARED_DATA))
+os.environ.setdefault("BAYESCALE_DATA", str(SHARED_DATA))  # always set: no test downloads into the user cache (test_fetch mirrors locally)
 # Compile the models at LLVM -O1 (here and in every process a test starts): a quarter less compile time, which is
 # most of a small test fit's time; the arithmetic is the same (no fast-math), so the draws are bit for bit numba's -O3 ones.
 os.environ.setdefault("NUMBA_OPT", "1")

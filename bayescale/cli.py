@@ -1,4 +1,4 @@
-"""Command line: ``bayescale demo | cache | laws | fit | predict | compare | report | backtest | plan | sweep``.
+"""Command line: ``bayescale demo | cache | datasets [fetch] | laws | fit | predict | compare | report | backtest | plan | sweep``.
 
 Every failure is one line on stderr, ``error: ...``, with exit code 2, whatever its cause; ``--debug`` anywhere on
 the command line shows the traceback instead (for a bug report).
@@ -139,6 +139,58 @@ def cache(clear: Annotated[bool, typer.Option("--clear", help="remove bayescale'
     entries = cache_entries()
     size = sum(path.stat().st_size for path in entries) / 2**20
     console.print(f"{NUMBA_CACHE_PATH}: {len(entries)} bayescale files, {size:.1f} MiB")
+
+
+datasets_app = typer.Typer(invoke_without_command=True, add_completion=False)
+app.add_typer(datasets_app, name="datasets")
+DataDir = Annotated[Optional[Path], typer.Option(help="the data directory (default: $BAYESCALE_DATA, else the user cache)")]
+
+
+@datasets_app.callback()
+def datasets_command(ctx: typer.Context, data_dir: DataDir = None):
+    """The public data sets: their files, size, whether they are in the data directory, and where; ``fetch`` downloads them."""
+    from .datasets import catalogue
+    from .datasets import data_dir as resolve
+
+    if ctx.invoked_subcommand:
+        return
+    root = resolve(data_dir)
+    table = Table(title=f"public data sets in the data directory {root}", caption="mirror or by hand: files derived from the "
+                  "source repository's files, not in it (`bayescale datasets fetch NAME` says where to put them)")
+    for column in ("name", "files", "size", "cached", "fetched from", "folder"):
+        table.add_column(column, justify="right" if column in ("files", "size") else "left", no_wrap=column in ("name", "folder"))
+    for row in catalogue(root):
+        cached = "yes" if row["cached"] == row["files"] else f"{row['cached']} of {row['files']}" if row["cached"] else "no"
+        source = "mirror or by hand" if row["derived"] else "source repository"
+        table.add_row(row["name"], str(row["files"]), f"{row['bytes'] / 1e6:.2f} MB", cached, source, row["folder"])
+    console.print(table)
+
+
+@datasets_app.command("fetch")
+def datasets_fetch(
+    name: Annotated[Optional[str], typer.Argument(help="a data set (see `bayescale datasets`)")] = None,
+    every: Annotated[bool, typer.Option("--all", help="every data set whose files can be fetched")] = False,
+    mirror: Annotated[Optional[str], typer.Option(help="a copy of the data directory to download from, as URL/FOLDER/FILE (default: $BAYESCALE_DATA_URL)")] = None,
+    data_dir: DataDir = None,
+):
+    """Download data sets' files into the data directory from their source repositories (at the pinned commit) or a mirror, each checked against its sha256."""
+    from .datasets import catalogue, fetch, list_datasets
+    from .datasets import data_dir as resolve
+    from .downloads import mirror_url
+    from .errors import DatasetError
+
+    if (name is None) == (not every):
+        _fail("give a data set NAME or --all")
+    root = resolve(data_dir)
+    by_hand = [row["name"] for row in catalogue(root) if row["by_hand"]] if every and not mirror_url(mirror) else []
+    for each in list_datasets() if every else [name]:
+        if each not in by_hand:
+            got = fetch(each, root, mirror)
+            done = f"downloaded {len(got)} file{'s' * (len(got) > 1)}" if got else "all files already there"
+            console.print(f"{each}: {done}, in {root}")
+    if by_hand:
+        raise DatasetError(f"not fetched: {', '.join(by_hand)}: their files are built from their source repositories' files, "
+                           "not files there; place them by hand (`bayescale datasets fetch NAME` says where) or give --mirror URL")
 
 
 @app.command()

@@ -16,7 +16,10 @@ followed by string grouping columns (``df.attrs["groups"]``, main one first)
 and every original column of the file. ``df.attrs`` also carries ``name``,
 ``target`` (the original column behind ``loss``), ``inputs`` (which of N, D, C
 are present), ``units`` and ``provenance`` (repository, commit, license,
-citation, files read, caveats). The files are never copied into the package.
+citation, files read, caveats). The files are never copied into the package: in
+the default data directory (the user cache) a data set's files are downloaded
+on first use from its source repository at the pinned commit, or from a mirror
+(:mod:`bayescale.downloads`), each checked against its sha256.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 import platformdirs
 
+from . import downloads
 from .data import DERIVATIONS
 from .errors import DatasetError, MissingFileError
 
@@ -387,24 +391,54 @@ def _study(name: str) -> _Study:
     raise DatasetError(f"unknown data set {name!r}; known data sets: {', '.join(_STUDIES)}{hint}")
 
 
+def _files(study: _Study) -> list[str]:
+    """The study's files, as paths under the data directory (the manifest's keys)."""
+    return [f"{study.folder}/{file}" for file in study.files]
+
+
 def _locate(name: str, study: _Study, path: str | os.PathLike[str] | None) -> list[Path]:
+    """The study's files; in the default data directory, those missing are downloaded first."""
     root = data_dir(path)
-    if path is not None:
-        origin = "from the data_dir= argument"
-    elif os.environ.get(DATA_ENV):
-        origin = f"from ${DATA_ENV}"
-    else:
-        origin = f"the default, as neither data_dir= nor ${DATA_ENV} is set"
-    paths = [root / study.folder / file for file in study.files]
-    for file in paths:
-        if not file.is_file():
+    files = _files(study)
+    if path is None and not os.environ.get(DATA_ENV):
+        fetch(name, root)
+        return [root / file for file in files]
+    origin = "from the data_dir= argument" if path is not None else f"from ${DATA_ENV}"
+    for file in files:
+        if not (root / file).is_file():
             problem = "does not exist" if not root.is_dir() else "lacks the data set's file"
             raise MissingFileError(
-                f"data set {name!r}: data directory {root} ({origin}) {problem}; expected the file "
-                f"{file.relative_to(root).as_posix()} under it. Pass data_dir= or set {DATA_ENV} to the "
-                "directory that holds the data sets' folders."
+                f"data set {name!r}: data directory {root} ({origin}) {problem}; expected the file {file} under it. "
+                f"Pass data_dir= or set {DATA_ENV} to the directory that holds the data sets' folders, or run "
+                f"`bayescale datasets fetch {name} --data-dir {root}` to download them there."
             )
-    return paths
+    return [root / file for file in files]
+
+
+def fetch(name: str, root: Path, mirror: str | None = None) -> list[str]:
+    """Download the files of data set ``name`` missing from the data directory ``root`` (those already there with
+    the right sha256 are kept) from its source repository, or from ``mirror`` (default ``$BAYESCALE_DATA_URL``);
+    return the files downloaded. See :func:`bayescale.downloads.download` for the errors."""
+    study = _study(name)
+    source = f"{study.provenance['repository']} at commit {study.provenance['commit']}"
+    return downloads.download(name, _files(study), root, mirror, source)
+
+
+def catalogue(root: Path) -> list[dict]:
+    """Per data set: ``name``, ``files``, ``bytes``, ``cached`` (files in ``root`` with the right sha256),
+    ``derived`` (files built from the source's files, which only a mirror serves), ``by_hand`` (those of them
+    missing) and its ``folder`` under the data directory."""
+    rows = []
+    for name, study in _STUDIES.items():
+        entries = {file: downloads.manifest()[file] for file in _files(study)}
+        derived = [file for file, entry in entries.items() if entry["url"] is None]
+        missing = {file for file in entries if not downloads.verified(root, file)}
+        rows.append({
+            "name": name, "files": len(entries), "bytes": sum(entry["size"] for entry in entries.values()),
+            "cached": len(entries) - len(missing), "derived": len(derived), "by_hand": len(missing.intersection(derived)),
+            "folder": study.folder,
+        })
+    return rows
 
 
 def _column(raw: pd.DataFrame, source: _Source) -> pd.Series:
@@ -442,8 +476,10 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> p
     One row per run, or per checkpoint for the curve data sets ``misfitting``,
     ``multipower`` and ``gemstones`` (``step`` column, ``run`` identifies the
     curve). The file(s) read and their caveats are in ``df.attrs["provenance"]``.
-    Raises :class:`~bayescale.DatasetError` for an unknown name and :class:`~bayescale.MissingFileError` when the
-    data directory (``data_dir=``, else ``$BAYESCALE_DATA``) lacks the files.
+    In the default data directory (the user cache: neither ``data_dir=`` nor ``$BAYESCALE_DATA`` given) missing
+    files are downloaded first (``bayescale datasets fetch``; :class:`~bayescale.DatasetError` if that fails).
+    Raises :class:`~bayescale.DatasetError` for an unknown name and :class:`~bayescale.MissingFileError` when a
+    data directory given (``data_dir=``, else ``$BAYESCALE_DATA``) lacks the files: nothing is written there.
 
     >>> df = load_dataset("epoch-chinchilla")
     >>> len(df), df.attrs["inputs"], df.attrs["target"]
@@ -462,6 +498,6 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> p
         "groups": list(study.groups),
         "inputs": [c for c in _INPUTS if c in canonical],
         "units": {c: study.units.get(c, _UNITS[c]) for c in canonical},
-        "provenance": {**study.provenance, "files": [f"{study.folder}/{file}" for file in study.files]},
+        "provenance": {**study.provenance, "files": _files(study)},
     }
     return df

@@ -19,7 +19,7 @@ class DataError(BayescaleError, ValueError):
 
 
 class DatasetError(DataError):
-    """A public data set that is unknown or whose files are missing from the data directory."""
+    """A public data set that is unknown, or whose files are missing from the data directory and cannot be fetched."""
 
 
 class LawError(BayescaleError, ValueError):

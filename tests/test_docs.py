@@ -58,7 +58,9 @@ def test_catalogue_page_documents_every_law():
 def test_cli_page_documents_every_command():
     page = hooks.cli_page()
     commands = [command.name or command.callback.__name__ for command in app.registered_commands]
-    assert re.findall(r"^## `bayescale (\S+)`$", page, flags=re.M) == commands
+    groups = [group.name for group in app.registered_groups]  # listed after the commands, each with its subcommands
+    assert re.findall(r"^## `bayescale (\S+)`$", page, flags=re.M) == commands + groups
+    assert re.findall(r"^### `bayescale datasets (\S+)`$", page, flags=re.M) == ["fetch"]
     assert "--law <str>" in page
 
 
