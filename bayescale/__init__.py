@@ -37,6 +37,7 @@ _HOMES = {  # each public name and the module that defines it
     "FitFileError": "errors",
     "FormulaError": "errors",
     "LawError": "errors",
+    "MissingDependencyError": "errors",
     "MissingFileError": "errors",
     "ModelError": "errors",
     "OutputError": "errors",

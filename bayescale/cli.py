@@ -243,9 +243,10 @@ def fit_command(
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
     calibrate: Annotated[Optional[bool], typer.Option("--calibrate/--no-calibrate", help="learn the law's error beyond the runs (default: where the runs allow)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace --out if it exists")] = False,
+    mlflow: Annotated[Optional[str], typer.Option("--mlflow", metavar="URI", help="also log the fit as a run at this MLflow tracking URI (sqlite:///mlflow.db, http://host:5000)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON report instead of tables")] = False,
 ):
-    """Fit a law to runs with NUTS (its extrapolation error learned too) and save the posterior."""
+    """Fit a law to runs with NUTS (its extrapolation error learned too) and save the posterior (and log it to MLflow)."""
     from . import datasets
     from .files import output_path
     from .fitting import fit
@@ -270,17 +271,18 @@ def fit_command(
                  columns=_parse_pairs(columns, "--columns"), sampler=sampler, chains=chains, draws=draws,
                  tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty(), calibrate=calibrate)
     result.save(out, overwrite=overwrite)
+    run_id = result.log_mlflow(mlflow, run_name=f"{result.law.name} on {dataset or data.name}") if mlflow else None
     summary = result.summary()
     if as_json:
         report = {"law": result.law.name, "runs": len(result.runs), "out": str(out), "diagnostics": result.diagnostics.to_dict(),
                   "timings": result.timings, "summary": summary.to_dict(orient="index"),
-                  "calibration": result.calibration.to_dict() if result.calibration else None}
+                  "calibration": result.calibration.to_dict() if result.calibration else None, "mlflow_run": run_id}
         print(json.dumps(report, indent=2, default=float))
         return
     console.print(str(result.diagnostics))
     console.print(_table(summary, f"{result.law.name}: posterior (law units), 90% central intervals"))
     console.print(str(result.calibration) if result.calibration else "no calibration: predictions beyond the fitted runs carry no law's error")
-    console.print(f"saved {out}")
+    console.print(f"saved {out}" + (f"; logged to MLflow at {mlflow} as run {run_id}" if run_id else ""))
 
 
 @app.command()

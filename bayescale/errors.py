@@ -54,12 +54,17 @@ class MissingFileError(BayescaleError, FileNotFoundError):
     """A file or directory that should exist and does not (a fit file, a data directory)."""
 
 
+class MissingDependencyError(BayescaleError, ImportError):
+    """An optional dependency that is not installed; the message names the extra that brings it (``pip install 'bayescale[logs]'``)."""
+
+
 class OverwriteError(BayescaleError, FileExistsError):
     """A file that exists and would be replaced; nothing is overwritten unless asked (``overwrite=True``)."""
 
 
 class OutputError(BayescaleError, OSError):
-    """A file that cannot be written where asked (a folder in its place, no permission, a full disk)."""
+    """A file that cannot be written where asked (a folder in its place, no permission, a full disk), or an experiment
+    tracker that cannot be reached or refuses a fit (its URI named)."""
 
 
 class ExecutorError(BayescaleError, RuntimeError):

@@ -195,6 +195,16 @@ class Fit:
         """Write the fit to a netCDF file (spec, priors, pooling, data, calibration and version embedded)."""
         return write_fit_file(path, self.idata, self.runs, self._metadata(), overwrite=overwrite)
 
+    def log_mlflow(self, tracking_uri: str | None = None, *, experiment: str = "bayescale", run_name: str | None = None,
+                   figures: bool = True) -> str:
+        """Log the fit as a new MLflow run of ``experiment`` and return its id: the model and sampler settings as
+        params; each parameter's median and 5% / 95% quantiles (``alpha_median``, ``alpha_q05``), the diagnostics
+        and ``elpd_loo`` as metrics; the saved fit and, with ``figures``, :func:`~bayescale.plot_fit` as artifacts.
+        ``tracking_uri`` defaults to MLflow's own (``$MLFLOW_TRACKING_URI``). Needs ``pip install 'bayescale[logs]'``."""
+        from .tracking import log_fit
+
+        return log_fit(self, tracking_uri, experiment=experiment, run_name=run_name, figures=figures)
+
     def _metadata(self) -> dict[str, Any]:
         return {
             "spec": self.spec.to_dict(),

@@ -15,7 +15,7 @@ PUBLIC = [
     "ExecutorError", "TaskError", "sweep",
     "ArgumentError", "Backtest", "BayescaleError", "BayescaleWarning", "Calibration", "ComparisonError", "Crossover", "DataError",
     "DatasetError", "Diagnostics", "Extrapolation", "ExtrapolationWarning", "Fit", "FitFileError", "FormulaError", "Law", "LawError",
-    "LeaveLargestOut", "LeaveOneGroupOut", "Likelihood", "MissingFileError", "ModelError", "OutputError", "OverwriteError", "Plan", "PlanError", "Prior",
+    "LeaveLargestOut", "LeaveOneGroupOut", "Likelihood", "MissingDependencyError", "MissingFileError", "ModelError", "OutputError", "OverwriteError", "Plan", "PlanError", "Prior",
     "RollingOrigins", "SamplingWarning", "Thresholds", "UntrustedCodeError", "average_predictions", "backtest", "calibrate", "compare",
     "crossover", "data_dir", "fit", "get_law", "get_likelihood", "isoflop", "law_from_formula", "list_datasets", "list_laws", "load",
     "load_dataset", "pareto_k", "plan", "plot_fit", "plot_frontier", "plot_isoflop", "refit_and_score", "report", "simulate",
