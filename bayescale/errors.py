@@ -54,6 +54,10 @@ class MissingFileError(BayescaleError, FileNotFoundError):
     """A file or directory that should exist and does not (a fit file, a data directory)."""
 
 
+class MissingDependencyError(BayescaleError, ImportError):
+    """An optional dependency that is not installed; the message names the extra that brings it (``pip install 'bayescale[logs]'``)."""
+
+
 class OverwriteError(BayescaleError, FileExistsError):
     """A file that exists and would be replaced; nothing is overwritten unless asked (``overwrite=True``)."""
 
@@ -83,6 +87,10 @@ class BayescaleWarning(UserWarning):
 
 class SamplingWarning(BayescaleWarning):
     """A fit whose draws should not be trusted as they are."""
+
+
+class DataWarning(BayescaleWarning):
+    """Points left out while reading data (non-finite values, duplicate steps of a resumed run), with their counts."""
 
 
 class ExtrapolationWarning(BayescaleWarning):
