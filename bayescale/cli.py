@@ -1,4 +1,4 @@
-"""Command line: ``bayescale demo | cache | datasets [fetch] | laws | fit | predict | compare | report | backtest | plan | sweep``.
+"""Command line: ``bayescale demo | cache | datasets [fetch] | laws | fit | predict | compare | report | backtest | plan | sweep | runs``.
 
 Every failure is one line on stderr, ``error: ...``, with exit code 2, whatever its cause; ``--debug`` anywhere on
 the command line shows the traceback instead (for a bug report).
@@ -498,3 +498,23 @@ def sweep_command(
         return
     shown = [c for c in ["law", "study", "group", "status", "runs", "divergences", "max_rhat", "elpd_loo", "coverage_90", "median_rel_error", "error"] if c in table]
     console.print(_table(table[shown], f"sweep: {len(table)} tasks, table in {out / 'sweep.csv'}", index=False))
+
+
+@app.command("runs")
+def runs_command(
+    path: Annotated[str, typer.Argument(help="training logs: a TensorBoard folder, W&B export, MLflow store or URI, lm-eval results, tidy table")],
+    metric: Annotated[Optional[list[str]], typer.Option(help="read only this metric (repeatable)")] = None,
+    log_format: Annotated[Optional[str], typer.Option("--format", help="tensorboard, wandb-csv, wandb-parquet, mlflow, lm-eval or tidy (default: from the path)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON report instead of a table")] = False,
+):
+    """What the training-log readers find: per run its metrics, steps, first and last step, gaps and duplicates resolved."""
+    from .logs import describe_runs, read_runs
+
+    table = read_runs(path, metric=metric or None, format=log_format)
+    runs = describe_runs(table)
+    if as_json:
+        report = {k: table.attrs[k] for k in ("source", "format", "files", "tokens", "duplicates", "dropped")}
+        print(json.dumps({**report, "runs": runs.to_dict(orient="index")}, indent=2, default=float))
+        return
+    shown = runs.assign(metrics=[", ".join(m) for m in runs["metrics"]])
+    console.print(_table(shown, f"{path}: {len(runs)} runs ({table.attrs['format']}); duplicates: {table.attrs['duplicates']['rule']}"))

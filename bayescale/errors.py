@@ -90,5 +90,9 @@ class SamplingWarning(BayescaleWarning):
     """A fit whose draws should not be trusted as they are."""
 
 
+class DataWarning(BayescaleWarning):
+    """Points left out while reading data (non-finite values, duplicate steps of a resumed run), with their counts."""
+
+
 class ExtrapolationWarning(BayescaleWarning):
     """A prediction beyond the fitted runs whose interval lacks the law's own error there."""

@@ -14,11 +14,11 @@ PACKAGE = Path(bs.__file__).parent
 PUBLIC = [
     "ExecutorError", "TaskError", "sweep",
     "ArgumentError", "Backtest", "BayescaleError", "BayescaleWarning", "Calibration", "ComparisonError", "Crossover", "DataError",
-    "DatasetError", "Diagnostics", "Extrapolation", "ExtrapolationWarning", "Fit", "FitFileError", "FormulaError", "Law", "LawError",
+    "DatasetError", "DataWarning", "Diagnostics", "Extrapolation", "ExtrapolationWarning", "Fit", "FitFileError", "FormulaError", "Law", "LawError",
     "LeaveLargestOut", "LeaveOneGroupOut", "Likelihood", "MissingDependencyError", "MissingFileError", "ModelError", "OutputError", "OverwriteError", "Plan", "PlanError", "Prior",
     "RollingOrigins", "SamplingWarning", "Thresholds", "UntrustedCodeError", "average_predictions", "backtest", "calibrate", "compare",
     "crossover", "data_dir", "fit", "get_law", "get_likelihood", "isoflop", "law_from_formula", "list_datasets", "list_laws", "load",
-    "load_dataset", "pareto_k", "plan", "plot_fit", "plot_frontier", "plot_isoflop", "refit_and_score", "report", "simulate",
+    "load_dataset", "pareto_k", "plan", "plot_fit", "plot_frontier", "plot_isoflop", "read_runs", "refit_and_score", "report", "simulate",
     "validate_extrapolation",
 ]
 
