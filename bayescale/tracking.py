@@ -16,7 +16,8 @@ from typing import Any
 import arviz as az
 
 from . import __version__
-from .errors import MissingDependencyError, OutputError
+from .errors import OutputError
+from .extras import requires
 from .plots import plot_fit
 
 QUANTILES = {"median": "median", "lower": "q05", "upper": "q95"}  # summary columns (90% central interval) and metric suffixes
@@ -78,7 +79,7 @@ def metrics(fit: Any) -> dict[str, float]:
     if "log_likelihood" in fit.idata.groups():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pareto k warnings: the estimate is logged as PSIS-LOO gives it
-            elpd = az.loo(fit.idata)
+            elpd = az.loo(fit.idata)  # not compare.loo: compare imports fit, which imports this module
         out.update(elpd_loo=float(elpd.elpd_loo), p_loo=float(elpd.p_loo))
     return out
 
@@ -93,12 +94,8 @@ def _key(name: str) -> str:
 
 
 def _mlflow() -> Any:
-    try:
-        import mlflow
-        import mlflow.entities
-    except ImportError as err:
-        raise MissingDependencyError("logging a fit to MLflow needs mlflow, which is not installed: pip install 'bayescale[logs]'") from err
-    return mlflow
+    requires("mlflow.entities", "logging a fit to MLflow")
+    return requires("mlflow", "logging a fit to MLflow")
 
 
 def _refused(uri: str, err: Exception) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import tomllib
 import warnings
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, DataError, DataWarning, MissingDependencyError, MissingFileError
+from .. import extras
+from ..errors import ArgumentError, DataError, DataWarning, MissingFileError
 
 POINT_COLUMNS = ["run", "step", "metric", "value", "order"]  # order: which of two points of one step is the later write
 BASE_COLUMNS = ["run", "step", "tokens"]
@@ -38,11 +38,7 @@ class Options:
 
 def requires(module: str) -> Any:
     """``module``, imported on first use; missing, a :class:`MissingDependencyError` that names the extra."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        raise MissingDependencyError(f"reading training logs needs {module.split('.')[0]}, which is not installed: "
-                                     f"pip install 'bayescale[logs]'") from err
+    return extras.requires(module, "reading training logs")
 
 
 def points_frame(rows: Any) -> pd.DataFrame:
