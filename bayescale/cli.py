@@ -232,6 +232,13 @@ def fit_command(
     formula: Annotated[Optional[str], typer.Option(help='a law as a formula, e.g. "E + A / N**alpha"; parameters get default priors')] = None,
     data: Annotated[Optional[Path], typer.Option(help="runs as .csv or .parquet")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="a public data set by name instead of --data")] = None,
+    logs: Annotated[Optional[str], typer.Option(help="training logs instead of --data: a TensorBoard folder, W&B export, MLflow store or URI, tidy table")] = None,
+    metric: Annotated[Optional[str], typer.Option(help="with --logs: the logged metric to fit as the law's target")] = None,
+    meta: Annotated[Optional[Path], typer.Option(help="with --logs: run metadata (N, groups) as a TOML file of [[runs]] or a CSV with a run column")] = None,
+    tokens_per_step: Annotated[Optional[float], typer.Option(help="with --logs: tokens per step (D = step x this), else a logged tokens metric")] = None,
+    final_only: Annotated[bool, typer.Option(help="with --logs: fit each run's last checkpoint only (default: the whole curves, a per-run effect)")] = False,
+    curves: Annotated[Optional[str], typer.Option(help="the column naming each checkpoint's run: whole curves with a per-run effect (with --logs: run)")] = None,
+    warmup: Annotated[Optional[float], typer.Option(help="with curves: leave out checkpoints before this fraction of each run's tokens (default 0.1)")] = None,
     columns: Annotated[str, typer.Option(help="rename columns: yours=N,other=loss")] = "",
     pool: Annotated[str, typer.Option(help="pool parameters over a group column: alpha=dataset,E=dataset")] = "",
     prior: Annotated[str, typer.Option(help='JSON of prior overrides: {"alpha": {"dist": "LogNormal", "mu": -1, "sigma": 0.3}}')] = "",
@@ -251,11 +258,18 @@ def fit_command(
     from .files import output_path
     from .fitting import fit
     from .laws import get_law, law_from_formula
+    from .logs import checkpoints, read_runs
 
     if (law is None) == (formula is None):
         _fail("give exactly one of --law NAME_OR_FILE or --formula TEXT")
-    if (data is None) == (dataset is None):
-        _fail("give exactly one of --data FILE or --dataset NAME")
+    if sum(x is not None for x in (data, dataset, logs)) != 1:
+        _fail("give exactly one of --data FILE, --dataset NAME or --logs PATH")
+    if logs is None and (metric or meta or tokens_per_step or final_only):
+        _fail("--metric, --meta, --tokens-per-step and --final-only apply to --logs")
+    if warmup is not None and logs is None and curves is None:
+        _fail("--warmup applies to whole curves: give --curves COLUMN or --logs PATH")
+    if logs is not None and metric is None:
+        _fail("--logs needs --metric NAME, the logged metric to fit (`bayescale runs PATH` lists them)")
     output_path(out, overwrite)
     try:
         priors = json.loads(prior) if prior else None
@@ -266,12 +280,17 @@ def fit_command(
     chosen = get_law(law) if law is not None else law_from_formula(formula, name="formula")
     if formula is not None and not as_json:
         console.print(repr(chosen))
-    runs = datasets.load_dataset(dataset) if dataset else data
+    if logs is not None:
+        runs = checkpoints(read_runs(logs, metric=metric, tokens_per_step=tokens_per_step, meta=meta), chosen, metric, final_only)
+        curves = None if final_only else curves or "run"
+    else:
+        runs = datasets.load_dataset(dataset) if dataset else data
     result = fit(chosen, runs, priors=priors, pool=_parse_pairs(pool, "--pool"), likelihood=likelihood,
                  columns=_parse_pairs(columns, "--columns"), sampler=sampler, chains=chains, draws=draws,
-                 tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty(), calibrate=calibrate)
+                 tune=tune, random_seed=seed, progressbar=not as_json and sys.stderr.isatty(), calibrate=calibrate,
+                 curves=curves, warmup=warmup)
     result.save(out, overwrite=overwrite)
-    run_id = result.log_mlflow(mlflow, run_name=f"{result.law.name} on {dataset or data.name}") if mlflow else None
+    run_id = result.log_mlflow(mlflow, run_name=f"{result.law.name} on {dataset or logs or data.name}") if mlflow else None
     summary = result.summary()
     if as_json:
         report = {"law": result.law.name, "runs": len(result.runs), "out": str(out), "diagnostics": result.diagnostics.to_dict(),

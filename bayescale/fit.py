@@ -22,6 +22,7 @@ from .errors import ArgumentError, ExtrapolationWarning, ModelError
 from .extrapolation import Calibration
 from .laws import Law, resolve_law
 from .model.builder import build_model, data_centre
+from .model.curves import RUN_OFFSET, RUN_SCALE, WARMUP, run_names
 from .model.spec import ModelSpec, group_codes
 from .prediction import Predictive, predictive
 from .priors import Prior
@@ -42,17 +43,22 @@ def pointwise_log_likelihood(spec: ModelSpec, posterior: xr.Dataset, runs: pd.Da
     for p in law.param_names:
         draws = posterior[p].values
         values[p] = draws[..., idx] if draws.ndim == 3 else draws[..., None]
-    logp = noise_logpdf(spec, posterior, runs[law.target].to_numpy(float), law.evaluate(values))
+    offsets = None
+    if spec.curves:
+        codes = pd.Categorical(runs[spec.curves].astype(str), categories=run_names(runs, spec.curves)).codes
+        offsets = posterior[RUN_OFFSET].values[..., codes]
+    logp = noise_logpdf(spec, posterior, runs[law.target].to_numpy(float), law.evaluate(values), offsets)
     name = family.observed_name
     return xr.Dataset({name: (("chain", "draw", f"{name}_dim_0"), logp)}, coords={"chain": posterior.chain, "draw": posterior.draw})
 
 
-def noise_logpdf(spec: ModelSpec, posterior: xr.Dataset, y: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Log density of the observed targets ``y`` (runs) around law means ``mean`` (chain × draw × runs) under the
-    likelihood, on the scale it observes."""
+def noise_logpdf(spec: ModelSpec, posterior: xr.Dataset, y: np.ndarray, mean: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Log density of the observed targets ``y`` (runs) around law means ``mean`` (chain × draw × runs), shifted by
+    per-run ``offsets`` on the observed scale when given, under the likelihood, on the scale it observes."""
     family = spec.family
     noise = {n: posterior[n].values[..., None] for n in spec.noise_names}
-    return family.logpdf(family.observe(y), family.location(mean), noise)
+    location = family.location(mean)
+    return family.logpdf(family.observe(y), location if offsets is None else location + offsets, noise)
 
 
 def central_probs(ci_prob: float) -> list[float]:
@@ -108,7 +114,12 @@ class Fit:
         names = list(self.law.param_names)
         for p in self.spec.pool:
             names += [f"{p}_pop", f"{p}_sd"]
-        return names + self.spec.noise_names
+        return names + ([RUN_SCALE] if self.spec.curves else []) + self.spec.noise_names
+
+    @property
+    def run_names(self) -> list[str]:
+        """The fitted runs of a whole-curve fit (``curves=``), in the order of its ``run_offset`` draws."""
+        return run_names(self.runs, self.spec.curves) if self.spec.curves else []
 
     @property
     def diagnostics(self) -> Diagnostics:
@@ -243,6 +254,8 @@ def model_spec(
     pool: dict[str, str] | None = None,
     likelihood: str | None = None,
     centered: bool | list[str] = True,
+    curves: str | None = None,
+    warmup: float | None = None,
 ) -> ModelSpec:
     """The :class:`ModelSpec` that :func:`bayescale.fit` builds from its arguments (same meanings)."""
     law = resolve_law(law)
@@ -261,6 +274,8 @@ def model_spec(
         pool=pool,
         extra_priors={k: Prior.from_dict(v) for k, v in priors.items()},
         centered=tuple(centered),
+        curves=curves,
+        warmup=WARMUP if warmup is None else warmup,
     )
 
 
@@ -280,6 +295,8 @@ def fit_spec(spec: ModelSpec, data: Any, *, columns: dict[str, str] | None = Non
     centre = data_centre(runs, law.input_names)
     model = build_model(spec, runs, groups, centre)
     key = {"spec": spec.to_dict(), "groups": len(groups), "sampler": settings["sampler"]}
+    if spec.curves:
+        key["runs"] = int(runs[spec.curves].nunique())
     idata, timings = sample(model, key, progressbar=progressbar, **settings)
     loglik_start = time.perf_counter()
     idata.add_groups(log_likelihood=pointwise_log_likelihood(spec, idata.posterior, runs, groups))

@@ -11,6 +11,7 @@ from .calibration import learn
 from .errors import ArgumentError, ExtrapolationWarning
 from .fit import Fit, fit_spec, model_spec
 from .laws import Law
+from .model.curves import CURVES_TARGET_ACCEPT, CURVES_TUNE
 
 
 def fit(
@@ -31,6 +32,8 @@ def fit(
     progressbar: bool = False,
     calibrate: bool | None = None,
     executor: Any = None,
+    curves: str | None = None,
+    warmup: float | None = None,
 ) -> Fit:
     """Fit ``law`` (a catalogue name, a ``.toml`` law file or a :class:`Law`) to ``data`` with NUTS.
 
@@ -49,10 +52,21 @@ def fit(
     about one more fit's time): True always (warning where it cannot), False never, None (default) where the
     likelihood allows it (runs too few for rolling origins get the error's prior alone). Without it, predictions beyond the fitted runs carry no law's error and say so. ``executor`` runs the calibration's refits (local worker
     processes, a Dask cluster: :func:`bayescale.executors.executor_for`).
+
+    ``curves`` fits whole training curves: it names the column of each checkpoint's run, and the checkpoints of one
+    run share a per-run random effect (:mod:`bayescale.model.curves`; its scale ``run_sd`` takes a prior like the
+    noise's). The checkpoints before ``warmup`` (None: 0.1) times each run's largest token count are left out first;
+    both choices are kept in the fit file; NUTS tunes for 2000 steps with a target acceptance of 0.99 unless told
+    otherwise (the law's constant and exponents, pinned by a few runs' levels, have a curved posterior). Without ``curves`` every row is an independent run.
     """
     if calibrate not in (True, False, None):
         raise ArgumentError(f"calibrate must be True, False or None (where the runs allow it), got {calibrate!r}")
-    spec = model_spec(law, priors=priors, pool=pool, likelihood=likelihood, centered=centered)
+    spec = model_spec(law, priors=priors, pool=pool, likelihood=likelihood, centered=centered, curves=curves, warmup=warmup)
+    if spec.curves:
+        data, columns = spec.without_warmup(data, columns), None
+        own = spec.law.fit_defaults  # the law's own, where it asks for more
+        target_accept = target_accept or max(own.get("target_accept", 0), CURVES_TARGET_ACCEPT)
+        tune = tune or max(own.get("tune", 0), CURVES_TUNE)
     settings = {"sampler": sampler, "chains": chains, "draws": draws, "tune": tune, "target_accept": target_accept, "random_seed": random_seed}
     result = fit_spec(spec, data, columns=columns, progressbar=progressbar, **settings)
     if calibrate is None:

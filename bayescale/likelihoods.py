@@ -29,13 +29,14 @@ BOUND = 1e-9  # a Beta mean is kept this far inside (0, 1), where a law leaves i
 @dataclass(frozen=True)
 class Likelihood:
     """A noise model: ``name``, its ``noise`` parameters with default priors, the target's ``domain``
-    (``"positive"``, ``"unit"`` or ``"real"``, checked by :func:`bayescale.data.prepare_runs`) and whether it
-    observes the log target."""
+    (``"positive"``, ``"unit"`` or ``"real"``, checked by :func:`bayescale.data.prepare_runs`), whether it
+    observes the log target, and whether a per-run offset can be added to its location (``additive``)."""
 
     name: str
     noise: dict[str, Prior] = field(default_factory=dict)
     domain: str = "positive"
     log_target: bool = True
+    additive: bool = True
 
     @property
     def observed_name(self) -> str:
@@ -202,7 +203,7 @@ STUDENTT = StudentT("studentt", {"sigma": SIGMA_LOG, "nu": Prior("Gamma", alpha=
 NORMAL = Normal("normal", {"sigma": SIGMA_LOG})
 NORMAL_RAW = Normal("normal-raw", {"sigma": Prior("HalfNormal", sigma=1.0)}, domain="real", log_target=False)  # sd in the target's units
 # Beta precision: y's sd at mean 1/2 is 0.5 / sqrt(1 + phi), 0.015 at the median e^7 and 0.003-0.07 within 2 sd
-BETA = Beta("beta", {"phi": Prior("LogNormal", mu=7.0, sigma=1.5)}, domain="unit", log_target=False)
+BETA = Beta("beta", {"phi": Prior("LogNormal", mu=7.0, sigma=1.5)}, domain="unit", log_target=False, additive=False)
 LIKELIHOODS = {lik.name: lik for lik in (STUDENTT, NORMAL, NORMAL_RAW, BETA)}
 DEFAULT = "studentt"
 

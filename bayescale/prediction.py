@@ -15,14 +15,16 @@ import numpy as np
 import pandas as pd
 
 from .model.coordinates import coordinates
+from .model.curves import fitted_offsets, new_run_offsets
 from .model.spec import group_codes
 from .settings import check_seed
 
 
 @dataclass(frozen=True)
 class Predictive:
-    """Draws (draws × runs) at new runs: the law's ``mean`` (parameter uncertainty), the ``law`` mean with its
-    extrapolation error, and a ``new_run``'s target (plus noise)."""
+    """Draws (draws × runs) at new runs: the law's ``mean`` (parameter uncertainty; a fitted run's checkpoints with
+    its run offset), the ``law`` mean with its extrapolation error (and a run the fit never saw with an offset drawn
+    for it), and a ``new_run``'s target (plus noise)."""
 
     mean: np.ndarray
     law: np.ndarray
@@ -64,14 +66,21 @@ def predictive(fit, table: pd.DataFrame, random_seed=None, extrapolation: bool =
     if family.name == "beta":
         _warn_outside_unit(law.name, mean)
     post = fit.idata.posterior
+    location = family.location(mean)
+    new = np.zeros_like(mean)
+    if fit.spec.curves:
+        known, seen = fitted_offsets(post, table, fit.spec.curves, fit.run_names)
+        new = new_run_offsets(post, table, fit.spec.curves, seen, rng)
+        location = location + known
+        mean = family.to_target(location)
     noise = {n: post[n].values.reshape(-1)[:, None] for n in fit.spec.noise_names}
-    observed = family.draw(family.location(mean), noise, rng)
+    observed = family.draw(location + new, noise, rng)
     shift = np.zeros_like(mean)
     beyond = fit.distance(table)
     if extrapolation and fit.calibration is not None and beyond.any():
         shift = fit.calibration.shifts(beyond, len(mean), rng)
     with np.errstate(over="ignore"):  # a heavy-tailed (small nu) new run can overflow to inf; quantiles are unaffected
-        return Predictive(mean, mean * np.exp(shift), family.to_target(observed + shift))
+        return Predictive(mean, family.to_target(location + new) * np.exp(shift), family.to_target(observed + shift))
 
 
 def _warn_outside_unit(name: str, mean: np.ndarray) -> None:

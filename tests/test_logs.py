@@ -295,3 +295,19 @@ def test_runs_command(logs, tmp_path):
     assert table.exit_code == 0 and "OLMo-7B-run-038" in table.stdout and "36 runs (wandb-csv)" in " ".join(table.stdout.split())
     missing = runner.invoke(app, ["runs", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and missing.stderr.count("\n") == 1 and "nothing: it does not exist" in missing.stderr
+
+
+def test_fit_command_fits_whole_curves_from_logs(logs, tmp_path):
+    meta = tmp_path / "runs.toml"
+    meta.write_text("".join(f'[[runs]]\nrun = "{size}"\nN = {n}\n' for size, n in PARAMS.items()))
+    out = tmp_path / "t5.nc"
+    args = ["fit", "--law", "chinchilla", "--logs", str(logs / "t5_pile"), "--metric", f"{EVAL}/cross_ent_loss_per_all_target_tokens",
+            "--meta", str(meta), "--tokens-per-step", "1e6", "--likelihood", "normal", "--chains", "2", "--draws", "150", "--tune", "300",
+            "--seed", "1", "--no-calibrate", "--out", str(out), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    fit = bs.load(out)
+    assert (fit.spec.curves, fit.spec.warmup, fit.run_names) == ("run", 0.1, list(SIZES))
+    # every checkpoint from 10% of the 2M steps on (step 200k included), the rest left out as warm-up
+    assert fit.runs.groupby("run").size().to_dict() == {size: 181 for size in SIZES}
+    assert fit.runs["D"].min() == 2e11 and "run_sd" in json.loads(result.stdout)["summary"]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import ArgumentError, DataError, MissingFileError
 from . import lm_eval, mlflow, tensorboard, tidy, wandb
+from .checkpoints import checkpoints
 from .points import Options, Points, assemble
 from .summary import describe_runs
 
@@ -27,7 +28,7 @@ READERS: dict[str, Callable[[str, Options], Points]] = {
 }
 FOLDERS = [("tensorboard", f"**/{tensorboard.PATTERN}"), ("mlflow", "*/meta.yaml"), ("wandb-csv", "*.csv"), ("lm-eval", "**/*.json")]
 
-__all__ = ["READERS", "describe_runs", "read_runs"]
+__all__ = ["READERS", "checkpoints", "describe_runs", "read_runs"]
 
 
 def read_runs(source: str | os.PathLike[str], *, metric: str | Sequence[str] | None = None, format: str | None = None,

@@ -14,6 +14,7 @@ import pandas as pd
 import pymc as pm
 
 from .coordinates import Build, LevelCoordinates, coordinates
+from .curves import RUN_OFFSET, RUN_SCALE, reference_rows, run_names
 from .spec import ModelSpec, group_codes
 
 
@@ -53,10 +54,28 @@ def build_model(spec: ModelSpec, runs: pd.DataFrame, groups: list[str] | None = 
         for coordinate in coordinates(spec):
             coordinate.build(ctx)
         mu = family.location(law.evaluate({**x, **_per_run(ctx.values, idx)}, backend="pytensor"), "pytensor")
+        if spec.curves:
+            mu = mu + run_offsets(spec, runs, mu)
         noise = {n: spec.prior(n).create(n) for n in spec.noise_names}
         name = family.observed_name
         family.node(name, mu, noise, observed=pm.Data(f"{name}_observed", family.observe(runs[law.target].to_numpy(float))))
     return model
+
+
+def run_offsets(spec: ModelSpec, runs: pd.DataFrame, location: Any) -> Any:
+    """Each run's offset from the law (:mod:`bayescale.model.curves`), indexed by checkpoint, given the law's
+    ``location`` at every checkpoint: the offset of run ``r`` is its level at its last checkpoint less the law's there,
+    with the level sampled (flat, around the observed value) and the offset given its ``Normal(0, run_sd)`` prior."""
+    names = run_names(runs, spec.curves)
+    codes = pd.Categorical(runs[spec.curves].astype(str), categories=names).codes.astype("int64")
+    last = reference_rows(runs, spec.curves, spec.law.input_names)
+    idx, ref = pm.Data(f"{spec.curves}_run_idx", codes), pm.Data("run_reference_row", last)
+    observed = pm.Data("run_reference_level", spec.family.observe(runs[spec.law.target].to_numpy(float)[last]))
+    level = observed + pm.Flat("run_level", shape=len(names))
+    offsets = pm.Deterministic(RUN_OFFSET, level - location[ref])
+    sd = spec.prior(RUN_SCALE).create(RUN_SCALE)
+    pm.Potential("run_offset_prior", pm.logp(pm.Normal.dist(0.0, sd), offsets).sum())
+    return offsets[idx]
 
 
 def _per_run(values: dict[str, Any], idx: Any) -> dict[str, Any]:

@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from ..data import prepare_runs
-from ..errors import LawError, ModelError
+from ..data import prepare_runs, read_table, rename_columns
+from ..errors import DataError, LawError, ModelError
 from ..laws import Law, law_from_dict, state_without_caches
 from ..likelihoods import Likelihood, get_likelihood
 from ..priors import Prior
+from .curves import RUN_SCALE, WARMUP, after_warmup
 from .structure import Level, find_level, find_pivots, ref_symbol
 
 POOL_SD_PRIOR = Prior("HalfNormal", sigma=0.5)  # a pooled parameter's group scale on its unconstrained scale
+RUN_SD_PRIOR = Prior("HalfNormal", sigma=0.05)  # sd of a run's offset on the log target: 5% at one sd
 
 
 def group_codes(column: pd.Series, groups: list[str]) -> np.ndarray:
@@ -27,14 +29,17 @@ def group_codes(column: pd.Series, groups: list[str]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The law, likelihood (by name), pooling (parameter -> group column), extra priors (noise and group scales)
-    and which pooled parameters are centred."""
+    """The law, likelihood (by name), pooling (parameter -> group column), extra priors (noise and group scales),
+    which pooled parameters are centred, and for whole training curves the column naming each checkpoint's run
+    (``curves``: a per-run random effect, :mod:`bayescale.model.curves`) with the warm-up fraction left out."""
 
     law: Law
     likelihood: str | None = None  # None: the law's own (``Law.likelihood``), else studentt
     pool: dict[str, str] = field(default_factory=dict)
     extra_priors: dict[str, Prior] = field(default_factory=dict)
     centered: tuple[str, ...] = ()
+    curves: str | None = None
+    warmup: float = WARMUP
 
     def __post_init__(self):
         object.__setattr__(self, "likelihood", get_likelihood(self.likelihood or self.law.likelihood).name)
@@ -57,10 +62,25 @@ class ModelSpec:
         unpooled = set(self.centered) - set(self.pool)
         if unpooled:
             raise ModelError(f"centered names {sorted(unpooled)}, which are not pooled (pool={self.pool})")
-        allowed = set(self.noise_names) | {f"{p}_sd" for p in self.pool}
+        if self.curves is not None:
+            self._check_curves()
+        allowed = set(self.noise_names) | {f"{p}_sd" for p in self.pool} | ({RUN_SCALE} if self.curves else set())
         unknown = set(self.extra_priors) - allowed
         if unknown:
             raise ModelError(f"priors given for {sorted(unknown)}; besides law parameters, priors can be set for {sorted(allowed)}")
+
+    def _check_curves(self) -> None:
+        if not isinstance(self.curves, str) or not self.curves:
+            raise ModelError(f"curves names the column of each checkpoint's run (e.g. 'run'); got {self.curves!r}")
+        if self.curves in self.law.input_names or self.curves == self.law.target:
+            raise ModelError(f"curves={self.curves!r} is an input or the target of law {self.law.name!r}; it must name the run column")
+        if self.curves == self.group:
+            raise ModelError(f"curves={self.curves!r} is also the pooling column: the per-run effect already varies by run")
+        if not self.family.additive:
+            raise ModelError(f"a per-run effect (curves={self.curves!r}) adds to the observed scale, which a {self.likelihood} likelihood "
+                             "has not; use studentt, normal or normal-raw")
+        if not isinstance(self.warmup, (int, float)) or isinstance(self.warmup, bool) or not 0 <= self.warmup < 1:
+            raise ModelError(f"warmup is the fraction of each run's tokens left out as warm-up, in [0, 1); got {self.warmup!r}")
 
     @property
     def family(self) -> Likelihood:
@@ -83,11 +103,32 @@ class ModelSpec:
         domains = {**law.domains, law.target: self.family.domain}
         hints = {law.target: f"the {self.family.name!r} likelihood models the log of {law.target!r}: a target that can be zero or "
                  "negative needs likelihood='normal-raw'"} if self.family.log_target else {}
-        return prepare_runs(data, law.input_names, law.target if target else None, groups=[group] if group else [], columns=columns,
+        groups = [group] if group else []
+        if self.curves:  # runs to predict at may name no run: each row is then a run of its own, never fitted
+            data, columns = self._curves_table(data, columns, required=target), None
+            if self.curves in data.columns:
+                groups.append(self.curves)
+        return prepare_runs(data, law.input_names, law.target if target else None, groups=groups, columns=columns,
                             domains=domains, hints=hints)
+
+    def without_warmup(self, data: Any, columns: dict[str, str] | None = None) -> pd.DataFrame:
+        """``data`` (columns renamed) without its warm-up checkpoints (:func:`~bayescale.model.curves.after_warmup`),
+        before validation, so that a first checkpoint at zero tokens goes with them."""
+        table = self._curves_table(data, columns, required=True)
+        return after_warmup(table, self.curves, [x for x in self.law.input_names if x in table.columns], self.warmup)
+
+    def _curves_table(self, data: Any, columns: dict[str, str] | None, required: bool) -> pd.DataFrame:
+        table = read_table(data)
+        table = rename_columns(table, columns) if columns is not None else table
+        if required and self.curves not in table.columns:
+            raise DataError(f"curves={self.curves!r} names the column of each checkpoint's run, but the data has no such column; "
+                            f"columns: {list(table.columns)}")
+        return table
 
     def prior(self, name: str) -> Prior:
         """The prior of a noise or group-scale parameter (law parameters have their own)."""
+        if name == RUN_SCALE:
+            return self.extra_priors.get(name) or RUN_SD_PRIOR
         return self.extra_priors.get(name) or self.family.noise.get(name) or POOL_SD_PRIOR
 
     def __getstate__(self) -> dict[str, Any]:
@@ -132,6 +173,7 @@ class ModelSpec:
             "pool": dict(self.pool),
             "extra_priors": {k: v.to_dict() for k, v in self.extra_priors.items()},
             "centered": list(self.centered),
+            **({"curves": self.curves, "warmup": self.warmup} if self.curves else {}),
         }
 
     @classmethod
@@ -145,4 +187,6 @@ class ModelSpec:
             pool=dict(raw.get("pool") or {}),
             extra_priors={k: Prior.from_dict(v) for k, v in (raw.get("extra_priors") or {}).items()},
             centered=tuple(raw.get("centered") or ()),
+            curves=raw.get("curves"),
+            warmup=raw.get("warmup", WARMUP),
         )
