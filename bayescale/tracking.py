@@ -63,9 +63,10 @@ def _record(client: Any, experiment: str, run_name: str | None, tags: dict[str, 
 
 
 def params(fit: Any) -> dict[str, Any]:
-    """The model (law, likelihood, pooling), its data (runs, groups) and the sampler settings."""
+    """The model (law, likelihood, pooling, whole curves), its data (runs, groups) and the sampler settings."""
     pool = ",".join(f"{p}={g}" for p, g in fit.spec.pool.items()) or "none"
-    return {"law": fit.law.name, "likelihood": fit.spec.likelihood, "pool": pool, "runs": len(fit.runs), "groups": len(fit.groups),
+    curves = {"curves": fit.spec.curves, "warmup": fit.spec.warmup} if fit.spec.curves else {"curves": "none"}
+    return {"law": fit.law.name, "likelihood": fit.spec.likelihood, "pool": pool, **curves, "runs": len(fit.runs), "groups": len(fit.groups),
             "calibrated": fit.calibration is not None, **{k: fit.settings.get(k) for k in SETTINGS}}
 
 

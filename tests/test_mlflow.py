@@ -38,7 +38,7 @@ def test_run_holds_settings_summary_and_diagnostics(logged):
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "epoch"
     assert client.get_experiment(run.info.experiment_id).name == "scaling"
-    assert run.data.params == {"law": "chinchilla", "likelihood": "studentt", "pool": "none", "runs": str(len(fit.runs)), "groups": "0",
+    assert run.data.params == {"law": "chinchilla", "likelihood": "studentt", "pool": "none", "curves": "none", "runs": str(len(fit.runs)), "groups": "0",
                                "calibrated": "False", "sampler": "nutpie", "chains": "2", "draws": "100", "tune": "200",
                                "target_accept": "0.95", "random_seed": str(fit.settings["random_seed"])}
     metrics, summary, d = run.data.metrics, fit.summary(ci_prob=0.9), fit.diagnostics
