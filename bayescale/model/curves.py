@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ModelError
 
 WARMUP = 0.1  # checkpoints before this fraction of a run's largest token count are left out
 # NUTS's defaults for whole curves, where the law's constant and exponents rest on a few runs' levels (a curved
