@@ -66,21 +66,21 @@ def predictive(fit, table: pd.DataFrame, random_seed=None, extrapolation: bool =
     if family.name == "beta":
         _warn_outside_unit(law.name, mean)
     post = fit.idata.posterior
-    location = family.location(mean)
-    new = np.zeros_like(mean)
-    if fit.spec.curves:
+    location, run_mean = family.location(mean), mean
+    if fit.spec.curves:  # a fitted run's checkpoints keep its offset; a new run draws one
         known, seen = fitted_offsets(post, table, fit.spec.curves, fit.run_names)
-        new = new_run_offsets(post, table, fit.spec.curves, seen, rng)
         location = location + known
         mean = family.to_target(location)
+        location = location + new_run_offsets(post, table, fit.spec.curves, seen, rng)
+        run_mean = family.to_target(location)
     noise = {n: post[n].values.reshape(-1)[:, None] for n in fit.spec.noise_names}
-    observed = family.draw(location + new, noise, rng)
+    observed = family.draw(location, noise, rng)
     shift = np.zeros_like(mean)
     beyond = fit.distance(table)
     if extrapolation and fit.calibration is not None and beyond.any():
         shift = fit.calibration.shifts(beyond, len(mean), rng)
     with np.errstate(over="ignore"):  # a heavy-tailed (small nu) new run can overflow to inf; quantiles are unaffected
-        return Predictive(mean, family.to_target(location + new) * np.exp(shift), family.to_target(observed + shift))
+        return Predictive(mean, run_mean * np.exp(shift), family.to_target(observed + shift))
 
 
 def _warn_outside_unit(name: str, mean: np.ndarray) -> None:
