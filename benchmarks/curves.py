@@ -57,7 +57,7 @@ def scores(fit: bs.Fit, held: pd.DataFrame, extrapolation: bool) -> dict:
         "runs covered >= 90%": f"{int((per_run >= 0.9).sum())}/{len(per_run)}",
         "worst run": per_run.min(),
         "width90 %": 100 * ((p90["upper"] - p90["lower"]) / p90["median"]).median(),
-        "|error| %": 100 * (np.abs(p90["median"].to_numpy() - y) / y).median(),
+        "|error| %": 100 * np.median(np.abs(p90["median"].to_numpy() - y) / y),
     }
 
 

@@ -72,7 +72,7 @@ def test_cli_errors_are_clear(saved_fit):
     missing = runner.invoke(app, ["predict", str(fit_file), "--at", "N=70e9"])
     assert missing.exit_code == 2 and "missing column 'D'" in missing.output
     no_data = runner.invoke(app, ["fit", "--law", "chinchilla", "--out", str(folder / "x.nc")])
-    assert no_data.exit_code == 2 and "give exactly one of --data FILE or --dataset NAME" in no_data.output
+    assert no_data.exit_code == 2 and "give exactly one of --data FILE, --dataset NAME or --logs PATH" in no_data.output
 
 
 def test_backtest_command_scores_thresholds_and_writes_a_figure(saved_fit):
