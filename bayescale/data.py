@@ -163,6 +163,12 @@ def _derive(table: pd.DataFrame, name: str, numeric: list[str], target: str | No
     )
 
 
+def group_codes(column: pd.Series, groups: list[str]) -> np.ndarray:
+    """Each run's index in ``groups`` (-1 for a group not among them)."""
+    return pd.Categorical(column.astype(str), categories=groups).codes.astype("int64")
+
+
+
 def group_labels(values: pd.Series, name: str) -> pd.Series:
     """A group column as text labels: every run needs one, and two different values may not share a label
     (``1`` and ``"1"``, ``1`` and ``1.0``)."""

@@ -45,7 +45,7 @@ def pointwise_log_likelihood(spec: ModelSpec, posterior: xr.Dataset, runs: pd.Da
         values[p] = draws[..., idx] if draws.ndim == 3 else draws[..., None]
     offsets = None
     if spec.curves:
-        codes = pd.Categorical(runs[spec.curves].astype(str), categories=run_names(runs, spec.curves)).codes
+        codes = group_codes(runs[spec.curves], run_names(runs, spec.curves))
         offsets = posterior[RUN_OFFSET].values[..., codes]
     logp = noise_logpdf(spec, posterior, runs[law.target].to_numpy(float), law.evaluate(values), offsets)
     name = family.observed_name

@@ -67,7 +67,7 @@ def run_offsets(spec: ModelSpec, runs: pd.DataFrame, location: Any) -> Any:
     ``location`` at every checkpoint: the offset of run ``r`` is its level at its last checkpoint less the law's there,
     with the level sampled (flat, around the observed value) and the offset given its ``Normal(0, run_sd)`` prior."""
     names = run_names(runs, spec.curves)
-    codes = pd.Categorical(runs[spec.curves].astype(str), categories=names).codes.astype("int64")
+    codes = group_codes(runs[spec.curves], names)
     last = reference_rows(runs, spec.curves, spec.law.input_names)
     idx, ref = pm.Data(f"{spec.curves}_run_idx", codes), pm.Data("run_reference_row", last)
     observed = pm.Data("run_reference_level", spec.family.observe(runs[spec.law.target].to_numpy(float)[last]))

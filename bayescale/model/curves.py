@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data import group_codes
+
 
 WARMUP = 0.1  # checkpoints before this fraction of a run's largest token count are left out
 # NUTS's defaults for whole curves, where the law's constant and exponents rest on a few runs' levels (a curved
@@ -80,7 +82,7 @@ def fitted_offsets(posterior, table: pd.DataFrame, curves: str, fitted: list[str
     offsets = posterior[RUN_OFFSET].values.reshape(-1, len(fitted))
     if curves not in table.columns:
         return np.zeros((len(offsets), len(table))), np.zeros(len(table), bool)
-    codes = pd.Categorical(table[curves].astype(str), categories=fitted).codes
+    codes = group_codes(table[curves], fitted)
     known = codes >= 0
     return np.where(known, offsets[:, np.maximum(codes, 0)], 0.0), known
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from ..data import prepare_runs, read_table, rename_columns
+from ..data import group_codes, prepare_runs, read_table, rename_columns
 from ..errors import DataError, LawError, ModelError
 from ..laws import Law, law_from_dict, state_without_caches
 from ..likelihoods import Likelihood, get_likelihood
@@ -20,11 +20,6 @@ from .structure import Level, find_level, find_pivots, ref_symbol
 
 POOL_SD_PRIOR = Prior("HalfNormal", sigma=0.5)  # a pooled parameter's group scale on its unconstrained scale
 RUN_SD_PRIOR = Prior("HalfNormal", sigma=0.05)  # sd of a run's offset on the log target: 5% at one sd
-
-
-def group_codes(column: pd.Series, groups: list[str]) -> np.ndarray:
-    """Each run's index in ``groups`` (-1 for a group not among them)."""
-    return pd.Categorical(column.astype(str), categories=groups).codes.astype("int64")
 
 
 @dataclass(frozen=True)
