@@ -59,7 +59,7 @@ except bs.ModelError as err:
 
 # %% [markdown]
 # ## Whole curves: independent checkpoints vs a per-run effect
-# Both fits use Normal noise on the log loss. The per-run model samples each run's level at its last checkpoint
+# Both fits use Normal noise on the log loss. The per-run model samples each run's level at its middle checkpoint
 # and gives its offset from the law a `Normal(0, run_sd)` prior; the law's error beyond the runs is learned from
 # rolling-origin refits of the curves.
 

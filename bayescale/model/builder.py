@@ -64,13 +64,13 @@ def build_model(spec: ModelSpec, runs: pd.DataFrame, groups: list[str] | None = 
 
 def run_offsets(spec: ModelSpec, runs: pd.DataFrame, location: Any) -> Any:
     """Each run's offset from the law (:mod:`bayescale.model.curves`), indexed by checkpoint, given the law's
-    ``location`` at every checkpoint: the offset of run ``r`` is its level at its last checkpoint less the law's there,
+    ``location`` at every checkpoint: the offset of run ``r`` is its level at its middle checkpoint less the law's there,
     with the level sampled (flat, around the observed value) and the offset given its ``Normal(0, run_sd)`` prior."""
     names = run_names(runs, spec.curves)
     codes = group_codes(runs[spec.curves], names)
-    last = reference_rows(runs, spec.curves, spec.law.input_names)
-    idx, ref = pm.Data(f"{spec.curves}_run_idx", codes), pm.Data("run_reference_row", last)
-    observed = pm.Data("run_reference_level", spec.family.observe(runs[spec.law.target].to_numpy(float)[last]))
+    middle = reference_rows(runs, spec.curves, spec.law.input_names)
+    idx, ref = pm.Data(f"{spec.curves}_run_idx", codes), pm.Data("run_reference_row", middle)
+    observed = pm.Data("run_reference_level", spec.family.observe(runs[spec.law.target].to_numpy(float)[middle]))
     level = observed + pm.Flat("run_level", shape=len(names))
     offsets = pm.Deterministic(RUN_OFFSET, level - location[ref])
     sd = spec.prior(RUN_SCALE).create(RUN_SCALE)
