@@ -168,7 +168,6 @@ def group_codes(column: pd.Series, groups: list[str]) -> np.ndarray:
     return pd.Categorical(column.astype(str), categories=groups).codes.astype("int64")
 
 
-
 def group_labels(values: pd.Series, name: str) -> pd.Series:
     """A group column as text labels: every run needs one, and two different values may not share a label
     (``1`` and ``"1"``, ``1`` and ``1.0``)."""

@@ -17,13 +17,14 @@ import pandas as pd
 import xarray as xr
 
 from . import settings as sampler_settings
+from .data import group_codes
 from .diagnostics import Diagnostics, diagnose, warn_if_bad
 from .errors import ArgumentError, ExtrapolationWarning, ModelError
 from .extrapolation import Calibration
 from .laws import Law, resolve_law
 from .model.builder import build_model, data_centre
 from .model.curves import RUN_OFFSET, RUN_SCALE, WARMUP, run_names
-from .model.spec import ModelSpec, group_codes
+from .model.spec import ModelSpec
 from .prediction import Predictive, predictive
 from .priors import Prior
 from .sampling import sample

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .data import group_codes
 from .model.coordinates import coordinates
 from .model.curves import fitted_offsets, new_run_offsets
-from .model.spec import group_codes
 from .settings import check_seed
 
 

@@ -117,7 +117,7 @@ def test_run_effect_intervals_are_calibrated_on_simulated_curves(seed_for, asser
     for replicate in range(3):
         seed = seed_for(f"run_effect/{replicate}")
         runs = simulated_curves(seed, runs=12)
-        fit = fit_curves(runs[~late(runs)], seed, draws=2000)  # E and alpha mix at ESS ~1000 per 4000 draws
+        fit = fit_curves(runs[~late(runs)], seed, draws=2000)  # at 1000, R-hat reached 1.0101 on 1 of 9 sets
         assert_recovers(fit, {**TRUTH, "run_sd": RUN_SD, "sigma": SIGMA})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", bs.ExtrapolationWarning)

@@ -15,7 +15,8 @@ import pymc as pm
 
 from .coordinates import Build, LevelCoordinates, coordinates
 from .curves import RUN_OFFSET, RUN_SCALE, reference_rows, run_names
-from .spec import ModelSpec, group_codes
+from ..data import group_codes
+from .spec import ModelSpec
 
 
 def data_centre(runs: pd.DataFrame, inputs: list[str]) -> dict[str, float]:

@@ -77,11 +77,9 @@ def reference_rows(runs: pd.DataFrame, curves: str, inputs: list[str]) -> np.nda
     [4, 0]
     """
     _, varying = run_inputs(runs, curves, inputs)
-    logs = np.log(runs[varying].to_numpy(float))
-    names = runs[curves].astype(str)
-    distance = ((logs - pd.DataFrame(logs, index=runs.index).groupby(names).transform("mean").to_numpy()) ** 2).sum(axis=1)
-    nearest = pd.Series(distance, index=runs.index).groupby(names).idxmin()
-    return nearest.loc[run_names(runs, curves)].to_numpy().astype("int64")
+    logs, names = np.log(runs[varying].astype(float)), runs[curves].astype(str)
+    distance = ((logs - logs.groupby(names).transform("mean")) ** 2).sum(axis=1)
+    return distance.groupby(names).idxmin().loc[run_names(runs, curves)].to_numpy().astype("int64")
 
 
 def fitted_offsets(posterior, table: pd.DataFrame, curves: str, fitted: list[str]) -> tuple[np.ndarray, np.ndarray]:

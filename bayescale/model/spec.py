@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from ..data import group_codes, prepare_runs, read_table, rename_columns
+from ..data import prepare_runs, read_table, rename_columns
 from ..errors import DataError, LawError, ModelError
 from ..laws import Law, law_from_dict, state_without_caches
 from ..likelihoods import Likelihood, get_likelihood
