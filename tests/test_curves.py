@@ -45,7 +45,8 @@ def fit_curves(runs, seed, **kwargs):
 @pytest.fixture(scope="module")
 def curve_fit(seed_for):
     runs = simulated_curves(seed_for("curve_fit"))
-    return fit_curves(runs[~late(runs)], seed_for("curve_fit")), runs
+    # E, A and alpha mix slowly along their ridge on 8 short curves: at 1000 draws, R-hat 1.015 on 1 of 6 seeds
+    return fit_curves(runs[~late(runs)], seed_for("curve_fit"), draws=2000), runs
 
 
 def test_the_model_and_its_numpy_log_likelihood_agree(curve_fit):

@@ -54,9 +54,15 @@ def build_model(spec: ModelSpec, runs: pd.DataFrame, groups: list[str] | None = 
             LevelCoordinates(spec).build(ctx)
         for coordinate in coordinates(spec):
             coordinate.build(ctx)
-        mu = family.location(law.evaluate({**x, **_per_run(ctx.values, idx)}, backend="pytensor"), "pytensor")
+        def location(rows=None):
+            """The law's location at every run, or at the rows ``rows`` only."""
+            at = (lambda v: v) if rows is None else (lambda v: v[rows])
+            params = _per_run(ctx.values, None if idx is None else at(idx))
+            return family.location(law.evaluate({**{k: at(v) for k, v in x.items()}, **params}, backend="pytensor"), "pytensor")
+
+        mu = location()
         if spec.curves:
-            mu = mu + run_offsets(spec, runs, mu)
+            mu = mu + run_offsets(spec, runs, location)
         noise = {n: spec.prior(n).create(n) for n in spec.noise_names}
         name = family.observed_name
         family.node(name, mu, noise, observed=pm.Data(f"{name}_observed", family.observe(runs[law.target].to_numpy(float))))
@@ -64,16 +70,18 @@ def build_model(spec: ModelSpec, runs: pd.DataFrame, groups: list[str] | None = 
 
 
 def run_offsets(spec: ModelSpec, runs: pd.DataFrame, location: Any) -> Any:
-    """Each run's offset from the law (:mod:`bayescale.model.curves`), indexed by checkpoint, given the law's
-    ``location`` at every checkpoint: the offset of run ``r`` is its level at its middle checkpoint less the law's there,
-    with the level sampled (flat, around the observed value) and the offset given its ``Normal(0, run_sd)`` prior."""
+    """Each run's offset from the law (:mod:`bayescale.model.curves`), indexed by checkpoint, given ``location``,
+    the law's location at the rows it is given: the offset of run ``r`` is its level at its middle checkpoint less the
+    law's there, with the level sampled (flat, around the observed value) and the offset given its ``Normal(0, run_sd)``
+    prior. The law is evaluated at the middle checkpoints alone: indexed out of every row's location, the gradient
+    took another pass over all the rows."""
     names = run_names(runs, spec.curves)
     codes = group_codes(runs[spec.curves], names)
     middle = reference_rows(runs, spec.curves, spec.law.input_names)
     idx, ref = pm.Data(f"{spec.curves}_run_idx", codes), pm.Data("run_reference_row", middle)
     observed = pm.Data("run_reference_level", spec.family.observe(runs[spec.law.target].to_numpy(float)[middle]))
     level = observed + pm.Flat("run_level", shape=len(names))
-    offsets = pm.Deterministic(RUN_OFFSET, level - location[ref])
+    offsets = pm.Deterministic(RUN_OFFSET, level - location(ref))
     sd = spec.prior(RUN_SCALE).create(RUN_SCALE)
     pm.Potential("run_offset_prior", pm.logp(pm.Normal.dist(0.0, sd), offsets).sum())
     return offsets[idx]
