@@ -10,7 +10,7 @@ import bayescale as bs
 from bayescale.fit import pointwise_log_likelihood
 from bayescale.errors import ModelError
 from bayescale.model import Level, ModelSpec, find_pivots
-from bayescale.model.builder import build_model
+from bayescale.model.builder import build_model, run_table
 
 
 def test_pivots_are_the_power_law_coefficients():
@@ -115,6 +115,21 @@ def test_pooled_level_parameters_split_offsets_into_mean_and_zero_sum_deviations
     offsets = 0.5 * 0.6 / np.sqrt(3) + 0.5 * np.array([0.2, -0.1, -0.1])
     np.testing.assert_allclose(np.log(e), np.log(e_pop) + offsets)
     np.testing.assert_allclose(z, offsets / 0.5)
+
+
+@pytest.mark.parametrize("curves", [None, "run"])
+def test_every_per_run_vector_is_a_row_of_one_data_matrix(curves):
+    """Group codes, run codes, inputs and targets share one length in the graph (:func:`run_table`): with a data
+    vector each, PyTensor's rewrites compared their lengths in an order that changed between processes, and the
+    compile cache missed the graphs it had not seen."""
+    law = bs.get_law("chinchilla")
+    runs = bs.simulate(law, n=12, random_seed=0).assign(corpus=["a", "b", "c"] * 4, run=["r0", "r1"] * 6)
+    model = build_model(ModelSpec(law, pool={"E": "corpus"}, curves=curves), runs)
+    lengths = {v.name: v.get_value().shape for v in model.data_vars if v.get_value().ndim}
+    assert [name for name, shape in lengths.items() if len(runs) in shape] == ["runs_table"]
+    assert lengths["runs_table"] == (4 + (curves is not None), 12)
+    rows = dict(zip(run_table(ModelSpec(law, pool={"E": "corpus"}), runs, ["a", "b", "c"]), range(4)))
+    assert list(rows) == ["N", "D", "observed target", "group code"]
 
 
 def test_level_coordinates_per_group_give_the_hierarchical_density():
