@@ -4,7 +4,7 @@ For each study, ``--repeats`` fresh Python processes share one compile cache (th
 reported apart): each fits the study's law as a user's first fit of the process would (4 chains x 1000 draws,
 ``calibrate=False``), then calibrates it (``bs.calibrate``: rolling-origin refits of the compiled model, fewer
 draws). Reported: the cold fit's wall time, the calibration's, their ratio ``(fit + calibration) / fit``, the
-refits and their worst diagnostics, with ``--workers`` processes for the refits (0: in the fitting process).
+refits kept and the fit's diagnostics, with ``--workers`` processes for the refits (0: in the fitting process).
 
     python benchmarks/calibration_cost.py --repeats 3
 """
@@ -46,22 +46,25 @@ def probe(study: str, cache: Path, workers: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def ratio(result: dict) -> float:
+    return (result["fit_s"] + result["calibration_s"]) / result["fit_s"]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="warm-cache processes per study")
     parser.add_argument("--workers", type=int, default=0, help="processes for the calibration's refits (0: in process)")
     args = parser.parse_args(argv)
-    print(f"{'study':<18} {'process':<12} {'fit s':>7} {'calibration s':>13} {'refits':>6} {'(fit+cal)/fit':>13}")
+    print(f"{'study':<18} {'process':<12} {'fit s':>7} {'calibration s':>13} {'refits':>6} {'(fit+cal)/fit':>13} {'div':>4} {'R-hat':>7}")
     with tempfile.TemporaryDirectory(prefix="calibration_cost_") as cache:
         for study in STUDIES:
             first = probe(study, Path(cache), args.workers)
             warm = [probe(study, Path(cache), args.workers) for _ in range(args.repeats)]
             for label, result in [("empty cache", first)] + [(f"warm {i + 1}", w) for i, w in enumerate(warm)]:
-                ratio = (result["fit_s"] + result["calibration_s"]) / result["fit_s"]
-                print(f"{study:<18} {label:<12} {result['fit_s']:>7.1f} {result['calibration_s']:>13.1f} {result['refits']:>6d} {ratio:>13.2f}")
-            ratios = [(w["fit_s"] + w["calibration_s"]) / w["fit_s"] for w in warm]
+                print(f"{study:<18} {label:<12} {result['fit_s']:>7.1f} {result['calibration_s']:>13.1f} {result['refits']:>6d} "
+                      f"{ratio(result):>13.2f} {result['divergences']:>4d} {result['max_rhat']:>7.4f}")
             print(f"{study:<18} {'warm median':<12} {statistics.median(w['fit_s'] for w in warm):>7.1f} "
-                  f"{statistics.median(w['calibration_s'] for w in warm):>13.1f} {'':>6} {statistics.median(ratios):>13.2f}")
+                  f"{statistics.median(w['calibration_s'] for w in warm):>13.1f} {'':>6} {statistics.median(map(ratio, warm)):>13.2f}")
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 

@@ -128,8 +128,7 @@ def test_every_per_run_vector_is_a_row_of_one_data_matrix(curves):
     lengths = {v.name: v.get_value().shape for v in model.data_vars if v.get_value().ndim}
     assert [name for name, shape in lengths.items() if len(runs) in shape] == ["runs_table"]
     assert lengths["runs_table"] == (4 + (curves is not None), 12)
-    rows = dict(zip(run_table(ModelSpec(law, pool={"E": "corpus"}), runs, ["a", "b", "c"]), range(4)))
-    assert list(rows) == ["N", "D", "observed target", "group code"]
+    assert list(run_table(ModelSpec(law, pool={"E": "corpus"}), runs, ["a", "b", "c"])) == ["N", "D", "observed target", "group code"]
 
 
 def test_level_coordinates_per_group_give_the_hierarchical_density():
