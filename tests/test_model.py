@@ -4,6 +4,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 import pytest
+import sympy as sp
 from scipy import stats
 
 import bayescale as bs
@@ -18,7 +19,33 @@ def test_pivots_are_the_power_law_coefficients():
         "A": "-__ref_N*alpha",
         "B": "-__ref_D*beta",
     }
-    assert find_pivots(bs.get_law("kaplan")) == {}
+    assert {k: str(v) for k, v in find_pivots(bs.get_law("kaplan")).items()} == {"N_c": "-__ref_N*alpha_N/alpha_D"}
+
+
+def test_kaplan_level_coordinates_give_the_laws_posterior_density():
+    """Kaplan's ``((N_c / N)**(alpha_N / alpha_D) + D_c / D)**alpha_D`` is sampled in its level at the data centre,
+    the N term's share and the two slopes there; N_c is pivoted with its power ``alpha_N / alpha_D``. The model's
+    density at a point is the plain model's at the same law values times the Jacobian ``1 / alpha_N``."""
+    law = bs.get_law("kaplan")
+    truth = {"N_c": 6.4e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103}
+    runs = bs.simulate(law, truth, n=16, random_seed=0)
+    spec = ModelSpec(law, likelihood="normal")
+    assert spec.pivot_powers == {"N_c": sp.Symbol("alpha_N", real=True) / sp.Symbol("alpha_D", real=True)}
+    model = build_model(spec, runs)
+    terms = np.array([truth["alpha_N"] / truth["alpha_D"] * (np.log(truth["N_c"]) - np.mean(np.log(runs.N))),
+                      np.log(truth["D_c"]) - np.mean(np.log(runs.D))])
+    share = terms[0] - np.logaddexp(*terms)
+    coordinates = [truth["alpha_D"] * np.logaddexp(*terms), terms[0] - terms[1], np.log(truth["alpha_N"]) + share,
+                   np.log(truth["alpha_D"]) + np.log1p(-np.exp(share))]
+    point = {"level_offset": coordinates - model["level_start"].get_value(), "sigma_log__": np.log(0.02)}
+    values = model.compile_fn(model.replace_rvs_by_values([model[n] for n in truth]), inputs=model.value_vars, on_unused_input="ignore")(point)
+    np.testing.assert_allclose(values, list(truth.values()), rtol=1e-10)
+    with pm.Model() as plain:
+        params = {n: law.parameters[n].prior.create(n) for n in truth}
+        mu = pm.math.log(law.evaluate({"N": runs.N.to_numpy(), "D": runs.D.to_numpy(), **params}, backend="pytensor"))
+        pm.Normal("y", mu=mu, sigma=pm.HalfNormal("sigma", 0.1), observed=np.log(runs.loss.to_numpy()))
+    plain_point = {"sigma_log__": np.log(0.02), **{f"{n}_log__": np.log(v) for n, v in truth.items()}}
+    assert model.compile_logp()(point) == pytest.approx(plain.compile_logp()(plain_point) - np.log(truth["alpha_N"]), rel=1e-10)
 
 
 def test_pivoted_model_has_the_laws_prior():

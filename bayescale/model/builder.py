@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from .coordinates import Build, LevelCoordinates, coordinates
+from .coordinates import Build, LevelCoordinates, PowerLevelCoordinates, coordinates
 from .curves import RUN_OFFSET, RUN_SCALE, reference_rows, run_names
 from ..data import group_codes
 from .spec import ModelSpec
@@ -56,6 +56,8 @@ def build_model(spec: ModelSpec, runs: pd.DataFrame, groups: list[str] | None = 
         ctx = Build(spec, refs)
         if spec.level:
             LevelCoordinates(spec).build(ctx)
+        elif spec.power_level:
+            PowerLevelCoordinates(spec).build(ctx)
         for coordinate in coordinates(spec):
             coordinate.build(ctx)
 

@@ -16,7 +16,7 @@ from ..laws import Law, law_from_dict, state_without_caches
 from ..likelihoods import Likelihood, get_likelihood
 from ..priors import Prior
 from .curves import RUN_SCALE, WARMUP, after_warmup
-from .structure import Level, find_level, find_pivots, ref_symbol
+from .structure import Level, PowerLevel, find_level, find_pivots, find_power_level, pivot_powers, ref_symbol
 
 POOL_SD_PRIOR = Prior("HalfNormal", sigma=0.5)  # a pooled parameter's group scale on its unconstrained scale
 RUN_SD_PRIOR = Prior("HalfNormal", sigma=0.05)  # sd of a run's offset on the log target: 5% at one sd
@@ -47,7 +47,8 @@ class ModelSpec:
         if len(set(self.pool.values())) > 1:
             raise ModelError(f"all pooled parameters must share one group column, got {self.pool}")
         for coef, shift in self.pivots.items():
-            exponents = sorted(s.name for s in shift.free_symbols if s.name in self.pool)
+            power = self.pivot_powers.get(coef, sp.Integer(1))
+            exponents = sorted(s.name for s in shift.free_symbols | power.free_symbols if s.name in self.pool)
             if exponents and coef not in self.pool:
                 at = " = ".join(s.name.removeprefix("__ref_") for s in shift.free_symbols if s.name.startswith("__ref_"))
                 raise ModelError(
@@ -131,13 +132,25 @@ class ModelSpec:
 
     @cached_property
     def pivots(self) -> dict[str, sp.Expr]:
-        """Coefficients sampled at the data centre, each with ``log P = P_centre - shift``."""
+        """Coefficients sampled at the data centre, each with ``log P = (P_centre - shift) / power``."""
         return find_pivots(self.law)
+
+    @cached_property
+    def pivot_powers(self) -> dict[str, sp.Expr]:
+        """The pivots whose ``power`` (see :attr:`pivots`) is not 1."""
+        return pivot_powers(self.law)
 
     @cached_property
     def level(self) -> Level | None:
         """The constant, terms and slopes sampled at the data centre, for laws of that shape (else None)."""
         return find_level(self.law, self.pivots)
+
+    @cached_property
+    def power_level(self) -> PowerLevel | None:
+        """Kaplan's joint law's level coordinates (:class:`~bayescale.model.coordinates.PowerLevelCoordinates`),
+        where the law has that shape and none of its parameters is pooled (else None)."""
+        found = find_power_level(self.law)
+        return found if found and not set(found.names) & set(self.pool) else None
 
     @property
     def level_per_group(self) -> bool:
@@ -147,19 +160,25 @@ class ModelSpec:
         return level is not None and {level.constant, *level.terms, *level.slopes.values()} <= set(self.centered)
 
     def shift(self, name: str, values: dict[str, Any], refs: dict[str, Any], backend: str = "pytensor") -> Any:
-        """A pivot's ``shift`` (``log P = P_centre - shift``) at parameter ``values`` and log-input centres ``refs``."""
-        law = self.law
-        args = [values.get(p, 1.0) for p in law.param_names] + [refs[x] for x in law.input_names]
-        return self._shift_fns[backend][name](*args)
+        """A pivot's ``shift`` (``log P = (P_centre - shift) / power``) at parameter ``values`` and log-input centres ``refs``."""
+        return self._pivot_fns["shift"][backend][name](*self._pivot_args(values, refs))
+
+    def power(self, name: str, values: dict[str, Any], backend: str = "pytensor") -> Any:
+        """The ``power`` of a pivot of :attr:`pivot_powers` at parameter ``values``."""
+        return self._pivot_fns["power"][backend][name](*self._pivot_args(values, dict.fromkeys(self.law.input_names, 0.0)))
+
+    def _pivot_args(self, values: dict[str, Any], refs: dict[str, Any]) -> list[Any]:
+        return [values.get(p, 1.0) for p in self.law.param_names] + [refs[x] for x in self.law.input_names]
 
     @cached_property
-    def _shift_fns(self) -> dict[str, dict[str, Any]]:
+    def _pivot_fns(self) -> dict[str, dict[str, dict[str, Any]]]:
         import pytensor.tensor as pt
 
         law = self.law
         symbols = [sp.Symbol(p, real=True) for p in law.param_names] + [ref_symbol(x) for x in law.input_names]
         modules = {"pytensor": [{"log": pt.log, "exp": pt.exp}], "numpy": [{"log": np.log, "exp": np.exp}]}
-        return {b: {p: sp.lambdify(symbols, shift, modules=m) for p, shift in self.pivots.items()} for b, m in modules.items()}
+        return {kind: {b: {p: sp.lambdify(symbols, e, modules=m) for p, e in exprs.items()} for b, m in modules.items()}
+                for kind, exprs in [("shift", self.pivots), ("power", self.pivot_powers)]}
 
     def to_dict(self) -> dict[str, Any]:
         return {
