@@ -7,10 +7,12 @@ runs in a fresh Python process (imports, compilation from the disk caches, sampl
 for), and each checks that its records equal the sequential ones. Two sequential baselines: with the default
 sampler threads (chains in parallel on the cores there are) and with one thread, the work of one worker; the
 efficiency is the refits' speed-up over the one-thread run divided by the workers (the prologue of imports and
-data, the same for every configuration, is reported in the whole-process column). Run it twice: the first run of a new
-machine fills the workers' compile directories.
+data, the same for every configuration, is reported in the whole-process column). Every configuration runs
+``--repeats`` times, interleaved, and the medians are reported (this machine is noisy: one round's efficiency of the
+same configuration varied from 0.65 to 0.90). Run it twice: the first run of a new machine fills the workers' compile
+directories.
 
-    python benchmarks/many_fits.py [--workers 2] [--no-sweep]
+    python benchmarks/many_fits.py [--workers 2] [--repeats 2] [--no-sweep]
 """
 
 import argparse
@@ -67,8 +69,10 @@ def configuration(name: str, workers: int, result: Path) -> None:
         results = run_all(todo, workers if name == "processes" else None)
     records = [(r.split.label, r.score) for r in results]
     diagnostics = [(r.fit.diagnostics.divergences, r.fit.diagnostics.max_rhat) for r in results]
+    timings = {k: sum(r.fit.timings[k] for r in results) for k in ("compile_s", "sample_s", "total_s")}
     now = time.perf_counter()
-    result.write_bytes(pickle.dumps({"seconds": now - start, "refits_s": now - section, "records": records, "diagnostics": diagnostics}))
+    result.write_bytes(pickle.dumps({"seconds": now - start, "refits_s": now - section, "records": records, "diagnostics": diagnostics,
+                                     "timings": timings}))
 
 
 def equal(a, b) -> bool:
@@ -113,6 +117,7 @@ def sweep_table(workers: int) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds of every configuration, interleaved (medians reported)")
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -120,29 +125,37 @@ def main():
     if args.run:
         return configuration(args.run, args.workers, args.result)
     w = args.workers
-    runs = {
-        "sequential, chains in parallel (default)": measure("sequential", 1, None),
-        "sequential, one thread (one worker's work)": measure("sequential", 1, "1"),
-        f"{w} local worker processes": measure("processes", w, None),
-        f"Dask LocalCluster, {w} workers": measure("dask", w, None),
+    configurations = {  # label: (configuration, workers, sampler threads)
+        "sequential, chains in parallel (default)": ("sequential", 1, None),
+        "sequential, one thread (one worker's work)": ("sequential", 1, "1"),
+        f"{w} local worker processes": ("processes", w, None),
+        f"Dask LocalCluster, {w} workers": ("dask", w, None),
     }
-    base = runs["sequential, one thread (one worker's work)"]
-    default = runs["sequential, chains in parallel (default)"]
-    refits = len(base["records"])
-    print(f"{refits} refits: {', '.join(LAWS)} on {', '.join(STUDIES)}, rolling origins {ORIGINS[0]}–{ORIGINS[-1]}, 4 chains × 1000 draws; "
-          f"{os.cpu_count()} cores\n")
+    rounds = [{label: measure(*c) for label, c in configurations.items()} for _ in range(args.repeats)]
+    base, default = "sequential, one thread (one worker's work)", "sequential, chains in parallel (default)"
+    print(f"{len(rounds[0][base]['records'])} refits: {', '.join(LAWS)} on {', '.join(STUDIES)}, rolling origins {ORIGINS[0]}–{ORIGINS[-1]}, "
+          f"4 chains × 1000 draws; {os.cpu_count()} cores; {args.repeats} rounds of every configuration, interleaved\n")
     print("Whole process: Python's start, imports, data, the jobs and the refits. Refits: from the executor's start (worker")
-    print("processes or a LocalCluster started, models compiled there) to the last result; the efficiency is of the refits.\n")
-    print("| configuration | whole process s | refits s | speed-up over one thread | efficiency | speed-up over the default | whole-process speed-up over one thread | records equal the sequential ones |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, run in runs.items():
-        workers = w if "worker" in name and "one" not in name else 1
-        same = equal(run["records"], base["records"]) and equal(run["diagnostics"], base["diagnostics"])
-        speed_up = base["refits_s"] / run["refits_s"]
-        print(f"| {name} | {run['wall']:.1f} | {run['refits_s']:.1f} | {speed_up:.2f} | {speed_up / workers:.2f} | "
-              f"{default['refits_s'] / run['refits_s']:.2f} | {base['wall'] / run['wall']:.2f} | {same} |")
-    divergences = sum(d for d, _ in base["diagnostics"])
-    print(f"\nrefits' divergences: {divergences}; largest R-hat {max(r for _, r in base['diagnostics']):.4f}")
+    print("processes or a LocalCluster started, models compiled there) to the last result; the efficiency is of the refits,")
+    print("against the one-thread run of the same round (median, then each round's). The last column sums each refit's own")
+    print("timings (wherever it ran): what is left of the refits' wall time times the workers is the executor's (imports in")
+    print("new processes, transfers, idle workers).\n")
+    print("| configuration | whole process s | refits s | speed-up over one thread | efficiency (each round) | speed-up over the default | "
+          "whole-process speed-up over one thread | records equal the sequential ones | summed over the refits: compile (or load) s, sampling s, fit s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, (_, workers, _) in configurations.items():
+        runs = [r[label] for r in rounds]
+        speed_ups = [r[base]["refits_s"] / r[label]["refits_s"] for r in rounds]
+        efficiencies = ", ".join(f"{x / workers:.2f}" for x in speed_ups)
+        same = all(equal(run["records"], rounds[0][base]["records"]) and equal(run["diagnostics"], rounds[0][base]["diagnostics"]) for run in runs)
+        median = {k: np.median([run[k] for run in runs]) for k in ("wall", "refits_s")}
+        timings = {k: np.median([run["timings"][k] for run in runs]) for k in ("compile_s", "sample_s", "total_s")}
+        print(f"| {label} | {median['wall']:.1f} | {median['refits_s']:.1f} | {np.median(speed_ups):.2f} | {np.median(speed_ups) / workers:.2f} "
+              f"({efficiencies}) | {np.median([r[default]['refits_s'] / r[label]['refits_s'] for r in rounds]):.2f} | "
+              f"{np.median([r[base]['wall'] / r[label]['wall'] for r in rounds]):.2f} | {same} | "
+              f"{timings['compile_s']:.1f}, {timings['sample_s']:.1f}, {timings['total_s']:.1f} |")
+    diagnostics = rounds[0][base]["diagnostics"]
+    print(f"\nrefits' divergences: {sum(d for d, _ in diagnostics)}; largest R-hat {max(r for _, r in diagnostics):.4f}")
     if not args.no_sweep:
         sweep_table(w)
 
