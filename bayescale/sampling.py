@@ -154,7 +154,7 @@ def _sample_nutpie(model, key, chains, draws, tune, target_accept, seed, progres
     else:
         from .compiled import compile_model
 
-        compiled = _COMPILED[cache_key] = compile_model(model)
+        compiled = _COMPILED[cache_key] = compile_model(model, cache_key)
     compiled_at = time.perf_counter()
     starts = _nutpie_starts(compiled, seed)
     require_finite_start(model, starts)
