@@ -35,6 +35,7 @@ from .workers import environment, take_slot, worker_environment
 
 RETRIES = 2  # times a local worker's task is run again when its process dies
 SHARE_AFTER = 8  # jobs of one model left before an idle worker compiles it too, to help (a compile costs ~6 refits)
+SHARE_WARM = 2  # the same where the model is in its host's disk cache already (loaded in ~0.5 s, a third of a refit)
 
 
 @dataclass(frozen=True)
@@ -162,19 +163,36 @@ class DaskExecutor:
         def finished(pending: set) -> set:
             return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
 
-        yield from dispatch(jobs, len(workers), submit, finished, lambda i, worker, future: False)
+        hosts = {address: info.get("host", address) for address, info in self.client.scheduler_info()["workers"].items()}
+        yield from dispatch(jobs, len(workers), submit, finished, lambda i, worker, future: False,
+                            host=lambda worker: hosts.get(workers[worker], workers[worker]))
 
 
-def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Callable, retry: Callable) -> Iterator[Outcome]:
+def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Callable, retry: Callable,
+             host: Callable[[int], str] = lambda worker: "") -> Iterator[Outcome]:
     """Run ``jobs`` on ``workers``, one at a time on each: a free worker takes a job of the affinity it ran last,
     else of the affinity with most jobs left that no busy worker holds, else helps the busiest affinity if enough of
-    its jobs are left to pay for a second compile (:data:`SHARE_AFTER`). ``submit(i, worker)`` starts job ``i``
-    and returns its future, ``finished(futures)`` waits for some to finish, ``retry(i, worker, future)`` says
-    whether a failed job runs again."""
+    its jobs are left to pay for compiling its model there: :data:`SHARE_WARM` once a job of it has finished on the
+    worker's ``host(worker)`` (whose disk cache then holds the model), else :data:`SHARE_AFTER`. ``submit(i, worker)``
+    starts job ``i`` and returns its future, ``finished(futures)`` waits for some to finish, ``retry(i, worker,
+    future)`` says whether a failed job runs again.
+
+    >>> import concurrent.futures as cf
+    >>> done = []
+    >>> def submit(i, worker):
+    ...     done.append((i, worker)); future = cf.Future(); future.set_result(i); return future
+    >>> jobs = [Job(abs, i, f"job {i}", affinity="a" if i < 4 else "b") for i in range(5)]
+    >>> last_first = lambda pending: {max(pending, key=lambda future: future.result())}
+    >>> [i for i, _, _ in dispatch(jobs, 2, submit, last_first, lambda *_: False)]
+    [4, 0, 2, 3, 1]
+    >>> done  # worker 1 waits while model a is in no disk cache, and helps with it once a job of a has finished
+    [(0, 0), (4, 1), (1, 1), (2, 0), (3, 0)]
+    """
     left: dict[str, list[int]] = {}
     for i, job in enumerate(jobs):
         left.setdefault(job.affinity or job.name, []).append(i)
     last: dict[int, str] = {}
+    warm: set[tuple[str, str]] = set()  # (host, affinity) where a job of that affinity has finished
     running: dict[Any, tuple[int, int, str]] = {}
     idle = list(range(workers))
 
@@ -187,7 +205,8 @@ def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Call
                 choice = max(free, key=lambda a: len(left[a]))
             if choice is None and left:
                 busiest = max(left, key=lambda a: len(left[a]))
-                choice = busiest if len(left[busiest]) >= SHARE_AFTER else None
+                enough = SHARE_WARM if (host(worker), busiest) in warm else SHARE_AFTER
+                choice = busiest if len(left[busiest]) >= enough else None
             if choice is None:
                 continue
             i = left[choice].pop(0)
@@ -206,6 +225,8 @@ def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Call
                 left.setdefault(affinity, []).insert(0, i)
                 continue
             error = future.exception()
+            if error is None:
+                warm.add((host(worker), affinity))
             yield i, None if error else future.result(), error
         fill()
 
