@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ArgumentError, ExecutorError, TaskError
-from .workers import environment, take_slot, worker_environment
+from .workers import environment, skip_exit_collection, take_slot, worker_environment
 
 RETRIES = 2  # times a local worker's task is run again when its process dies
 SHARE_AFTER = 8  # jobs of one model left before an idle worker compiles it too, to help (a compile costs ~6 refits)
@@ -99,7 +99,7 @@ class LocalProcesses:
         """Start the worker processes of ``slots`` at once, each with its own environment (set while it spawns)."""
         started = []
         for slot in slots:
-            pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=skip_exit_collection)
             with environment(worker_environment(self._slots[slot][1])):
                 started.append(pool.submit(os.getpid))  # the process starts here, with that environment
             self._pools[slot] = pool

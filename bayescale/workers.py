@@ -1,4 +1,4 @@
-"""What makes a process a bayescale worker: its own PyTensor compile directory and its chains in one thread.
+"""What makes a process a bayescale worker: its own PyTensor compile directory, its chains in one thread, a quick exit.
 
 PyTensor's compile cache is not safe for several processes writing at once, so each worker process gets a
 numbered slot under the user cache (``workers/slot-N``), held by a file lock while the process lives and kept,
@@ -9,7 +9,9 @@ processes compile the same model at once, so a model compiled by one worker load
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import os
 import shutil
 import sys
@@ -73,12 +75,23 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def skip_exit_collection() -> None:
+    """At this worker process's exit, spare it the garbage collector's last passes over every object it holds
+    (1.4 s of a 1.5 s exit in a process holding PyMC and a compiled model, while the caller waits for its workers
+    to stop): the objects alive then are frozen out of the collector's reach. Every exit handler still runs and
+    objects are still freed by their reference counts. Registered once, however often it is called."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+
+
 def prepare_worker() -> Path | None:
-    """Make this process (a Dask worker) a bayescale worker: chains in one thread and, where PyTensor is not yet
+    """Make this process (a Dask worker) a bayescale worker: chains in one thread, a quick exit
+    (:func:`skip_exit_collection`) and, where PyTensor is not yet
     imported here, a compile directory of its own (:func:`take_slot`). Returns that directory, or None where it
     keeps PyTensor's default (then start the workers with ``PYTENSOR_FLAGS=base_compiledir=...`` each)."""
     global _SLOT_LOCK
     os.environ[THREADS_ENV] = "1"
+    skip_exit_collection()
     if "pytensor" in sys.modules or _SLOT_LOCK is not None:
         return None
     _SLOT_LOCK, directory = take_slot()

@@ -170,6 +170,29 @@ def test_local_workers_rerun_the_task_of_a_dead_process_and_keep_compile_directo
         runner.close()
 
 
+def _on_exit_write(path: str) -> int:
+    """Register an exit handler that writes ``path`` in this worker process, return the process's id."""
+    import atexit
+
+    atexit.register(Path(path).write_text, "ran")
+    return os.getpid()
+
+
+def test_local_workers_skip_only_the_exit_collection_and_still_run_every_exit_handler(tmp_path):
+    marker = tmp_path / "exit handler"
+    runner = LocalProcesses(1)
+    try:
+        assert next(runner.outcomes([Job(_on_exit_write, str(marker), "in a worker")]))[1] != os.getpid()
+    finally:
+        runner.close()  # waits for the worker to end
+    assert marker.read_text() == "ran"
+    script = ("import atexit, gc; from bayescale.workers import skip_exit_collection; "
+              "atexit.register(lambda: print(gc.get_freeze_count() > 0)); skip_exit_collection(); cycle = []; cycle.append(cycle)")
+    frozen = [subprocess.run([sys.executable, "-c", text], capture_output=True, text=True, check=True).stdout.strip()
+              for text in (script, script.replace(" skip_exit_collection();", ""))]
+    assert frozen == ["True", "False"]  # gc.freeze ran at exit, before the handler registered ahead of it
+
+
 def test_a_slot_made_before_the_numba_cache_was_shared_joins_it(tmp_path):
     from bayescale.workers import _with_shared_numba_cache
 
