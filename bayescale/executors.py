@@ -34,7 +34,7 @@ from .errors import ArgumentError, ExecutorError, TaskError
 from .workers import environment, skip_exit_collection, take_slot, worker_environment
 
 RETRIES = 2  # times a local worker's task is run again when its process dies
-SHARE_AFTER = 8  # jobs of one model left before an idle worker compiles it too, to help (a compile costs ~6 refits)
+SHARE_AFTER = 8  # jobs of one model left before an idle worker compiles it too, to help (with an empty cache a compile costs ~15 refits)
 SHARE_WARM = 2  # the same where the model is in its host's disk cache already (loaded in ~0.5 s, a third of a refit)
 
 
