@@ -153,7 +153,9 @@ class DaskExecutor:
         from dask.base import tokenize
         from distributed import wait
 
-        workers = sorted(self.client.scheduler_info()["workers"])
+        info = self.client.scheduler_info()["workers"]
+        workers = sorted(info)
+        hosts = [info[address].get("host", address) for address in workers]
         token = tokenize(os.getpid(), id(jobs), [job.name for job in jobs])
 
         def submit(i: int, worker: int) -> Any:  # preferably there; anywhere if that worker is lost
@@ -163,9 +165,7 @@ class DaskExecutor:
         def finished(pending: set) -> set:
             return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
 
-        hosts = {address: info.get("host", address) for address, info in self.client.scheduler_info()["workers"].items()}
-        yield from dispatch(jobs, len(workers), submit, finished, lambda i, worker, future: False,
-                            host=lambda worker: hosts.get(workers[worker], workers[worker]))
+        yield from dispatch(jobs, len(workers), submit, finished, lambda i, worker, future: False, host=hosts.__getitem__)
 
 
 def dispatch(jobs: Sequence[Job], workers: int, submit: Callable, finished: Callable, retry: Callable,

@@ -86,9 +86,9 @@ def skip_exit_collection() -> None:
 
 def prepare_worker() -> Path | None:
     """Make this process (a Dask worker) a bayescale worker: chains in one thread, a quick exit
-    (:func:`skip_exit_collection`) and, where PyTensor is not yet
-    imported here, a compile directory of its own (:func:`take_slot`). Returns that directory, or None where it
-    keeps PyTensor's default (then start the workers with ``PYTENSOR_FLAGS=base_compiledir=...`` each)."""
+    (:func:`skip_exit_collection`) and, where PyTensor is not yet imported here, a compile directory of its own
+    (:func:`take_slot`). Returns that directory, or None where it keeps PyTensor's default (then start the workers
+    with ``PYTENSOR_FLAGS=base_compiledir=...`` each)."""
     global _SLOT_LOCK
     os.environ[THREADS_ENV] = "1"
     skip_exit_collection()
